@@ -1,0 +1,559 @@
+# -*- coding: utf-8 -*-
+# Copyright: dicom.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The C-ECHO engine: an asyncio DICOM Upper Layer requestor with a hard deadline on every phase.
+
+Private to this collection; no Ansible imports. probe() takes one validated EchoRequest and returns
+one JSON-safe result dict (collection.md 2.3); probe_all() runs many in one event loop, results in
+input order. Network outcomes are results, never exceptions.
+
+Deadlines, as echoscu applies them (echoscu-semantics.md 2.2): connect <= connection_timeout; the
+A-ASSOCIATE answer and the A-RELEASE-RP <= acse_timeout; the C-ECHO-RSP <= dimse_timeout, or
+socket_timeout when no dimse_timeout is set (echoscu's blocking read); and once a PDU has started
+arriving, every further read <= socket_timeout, so a peer stalling mid-PDU cannot hang us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import os
+import socket
+import statistics
+import struct
+import time
+
+from . import _pdu
+from ._syntaxes import VERIFICATION_SOP_CLASS, uid_name
+from ._transcript import (
+    ABORT_REASONS,
+    ABORT_SOURCES,
+    CONTEXT_RESULTS,
+    Transcript,
+    association_dump,
+    max_send_pdv,
+    rejection_texts,
+)
+
+# Upper bound for any incoming PDU we buffer: generous for a 128-context A-ASSOCIATE-AC or a
+# 131072-byte P-DATA-TF, small enough that garbage announcing gigabytes is refused at once.
+MAX_INCOMING_PDU = 4 * 1024 * 1024
+ECHO_STATUS_TEXTS = {
+    0x0000: "Success",
+    0x0122: "SOP Class Not Supported",
+    0x0210: "Duplicate Invocation",
+    0x0211: "Unrecognized Operation",
+    0x0212: "Mistyped Argument",
+}
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+class _Failure(Exception):
+    """Ends a probe: the outcome, the one-line reason, echoscu's exit code for it."""
+
+    def __init__(self, outcome, reason, exit_code=1, condition=None):
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+        self.exit_code = exit_code
+        self.condition = condition or reason  # DCMTK's "mmmm:cccc text" for the transcript
+
+
+class _Timeout(Exception):
+    """A read or write missed its deadline; ``stalled`` when the peer stopped mid-PDU."""
+
+    def __init__(self, stalled):
+        super().__init__()
+        self.stalled = stalled
+
+
+def _ms(seconds):
+    return round(seconds * 1000.0, 3)
+
+
+class _Probe:
+    """State of one association attempt; run() drives it from resolve to close."""
+
+    def __init__(self, request, sink=None):
+        self.req = request
+        self.log = Transcript(request.log_level, sink)
+        self.loop = asyncio.get_running_loop()
+        self.reader = self.writer = self.sock = None
+        self.address = None
+        self.timing = {"resolve": None, "connect": None, "tls_handshake": None, "associate": None,
+                       "echo": None, "release": None, "total": None}
+        self.max_pdu = request.max_pdu & ~1  # DCMTK uses n-1 for an odd value and warns
+        self.contexts = [
+            {"id": 2 * index + 1, "abstract_syntax": abstract, "proposed_transfer_syntaxes": list(syntaxes),
+             "result": None, "result_text": None, "transfer_syntax": None, "transfer_syntax_name": None}
+            for index, (abstract, syntaxes) in enumerate(request.contexts)
+        ]
+        self.assoc = {"established": False, "released": False, "aborted_by": None, "rejection": None,
+                      "abort": None, "our_max_pdu": self.max_pdu, "peer_max_pdu": None, "max_send_pdv": None,
+                      "peer_implementation_class_uid": None, "peer_implementation_version_name": None}
+        self.echoes = []
+        self.tls = None
+
+    # ---- transport -------------------------------------------------------------------------
+    async def _read_exactly(self, count, timeout, stalled):
+        try:
+            if timeout is None:
+                return await self.reader.readexactly(count)
+            if timeout <= 0:
+                raise _Timeout(stalled)
+            return await asyncio.wait_for(self.reader.readexactly(count), timeout)
+        except asyncio.TimeoutError:
+            raise _Timeout(stalled) from None
+
+    async def read_pdu(self, wait):
+        """One whole PDU as (type, bytes). ``wait``: seconds allowed for it to start arriving."""
+        if _QUICKACK is not None and self.sock is not None:
+            try:  # Linux leaves quick-ACK mode on its own; re-arm it or a delayed ACK costs 40 ms
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            except OSError:
+                pass
+        stall = self.req.socket_timeout or None
+        first = await self._read_exactly(1, wait, stalled=False)
+        kind = first[0]
+        if kind not in _pdu.PDU_TYPES:
+            raise _pdu.ProtocolError("Unrecognized PDU type: %x" % kind, condition="0006:0321 Unrecognized PDU type: %x" % kind)
+        header = first + await self._read_exactly(5, stall, stalled=True)
+        (length,) = struct.unpack(">I", header[2:6])
+        if length > MAX_INCOMING_PDU:
+            raise _pdu.ProtocolError("%s announces %d bytes, more than the %d accepted" % (_pdu.PDU_TYPES[kind], length, MAX_INCOMING_PDU))
+        body = await self._read_exactly(length, stall, stalled=True)
+        if self.log.enabled("trace"):
+            self.log.add("trace", "PDU Type: %s, PDU Length: %d + 6 bytes PDU header" % (_pdu.PDU_TYPES[kind], length))
+        return kind, header + body
+
+    async def send(self, data):
+        self.writer.write(data)
+        if self.writer.transport.get_write_buffer_size():
+            try:
+                await asyncio.wait_for(self.writer.drain(), self.req.socket_timeout or None)
+            except asyncio.TimeoutError:
+                raise _Failure("protocol_error", "peer accepts no data: send blocked for socket_timeout (%ss)" % self.req.socket_timeout) from None
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        elif self.sock is not None:
+            self.sock.close()
+
+    # ---- phases ----------------------------------------------------------------------------
+    async def resolve(self):
+        req = self.req
+        try:
+            literal = ipaddress.ip_address(req.host.split("%", 1)[0])
+        except ValueError:
+            literal = None
+        if literal is not None:  # a literal is used as given, whatever ip_protocol says (as echoscu)
+            family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+            if family == socket.AF_INET6:
+                infos = await self.loop.getaddrinfo(req.host, req.port, family=family, type=socket.SOCK_STREAM,
+                                                    flags=socket.AI_NUMERICHOST)
+                return [(info[0], info[4]) for info in infos[:1]]
+            return [(family, (req.host, req.port))]
+        family = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}.get(req.ip_protocol, socket.AF_UNSPEC)
+        started = time.perf_counter()
+        try:
+            infos = await asyncio.wait_for(
+                self.loop.getaddrinfo(req.host, req.port, family=family, type=socket.SOCK_STREAM),
+                req.connection_timeout)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise _Failure("dns_error", "Attempt to connect to unknown host: %s (%s)" % (req.host, getattr(exc, "strerror", None) or exc),
+                           condition="0006:0320 Attempt to connect to unknown host: %s" % req.host) from None
+        except asyncio.TimeoutError:
+            raise _Failure("dns_error", "resolving %s took longer than connection_timeout (%ss)" % (req.host, req.connection_timeout),
+                           condition="0006:0320 Attempt to connect to unknown host: %s" % req.host) from None
+        finally:
+            self.timing["resolve"] = _ms(time.perf_counter() - started)
+        seen, out = set(), []
+        for info in infos:
+            if info[4] not in seen:
+                seen.add(info[4])
+                out.append((info[0], info[4]))
+        if not out:
+            raise _Failure("dns_error", "Attempt to connect to unknown host: %s (no %s address)" % (req.host, req.ip_protocol),
+                           condition="0006:0320 Attempt to connect to unknown host: %s" % req.host)
+        return out
+
+    async def connect(self, addresses):
+        """Connect to the first address that answers; the last error names why none did."""
+        req = self.req
+        started = time.perf_counter()
+        failure = None
+        for family, sockaddr in addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                await asyncio.wait_for(self.loop.sock_connect(sock, sockaddr), req.connection_timeout)
+            except asyncio.TimeoutError:
+                sock.close()
+                failure = _Failure("connect_timeout", "TCP connect to %s timed out after connection_timeout (%ss)" % (sockaddr[0], req.connection_timeout),
+                                   condition="0006:031c TCP Initialization Error: Operation now in progress (Timeout)")
+                continue
+            except OSError as exc:
+                sock.close()
+                outcome = "connect_timeout" if isinstance(exc, TimeoutError) else "connection_refused"
+                text = os.strerror(exc.errno) if exc.errno else str(exc)
+                failure = _Failure(outcome, "TCP connect to %s port %s: %s" % (sockaddr[0], sockaddr[1], text),
+                                   condition="0006:031c TCP Initialization Error: %s" % text)
+                continue
+            self.sock = sock
+            self.address = sockaddr[0]
+            break
+        self.timing["connect"] = _ms(time.perf_counter() - started)
+        if self.sock is None:
+            raise failure
+        if self.log.enabled("debug"):
+            for direction in ("send", "receive"):
+                if req.socket_timeout:
+                    self.log.add("debug", "setting network %s timeout to %d seconds" % (direction, req.socket_timeout))
+                else:
+                    self.log.add("debug", "setting network %s timeout to 0 (infinite)" % direction)
+        self.reader, self.writer = await asyncio.open_connection(sock=self.sock, limit=MAX_INCOMING_PDU)
+
+    async def associate(self):
+        req = self.req
+        started = time.perf_counter()
+        wire_contexts = tuple((abstract, tuple(syntaxes)) for abstract, syntaxes in req.contexts)
+        await self.send(_pdu.associate_rq(req.calling_aet, req.called_aet, wire_contexts, self.max_pdu))
+        try:
+            kind, raw = await self.read_pdu(wait=req.acse_timeout)
+        except _Timeout as exc:
+            what = "peer stopped in the middle of its answer for socket_timeout (%ss)" % req.socket_timeout if exc.stalled \
+                else "no answer within acse_timeout (%ss)" % req.acse_timeout
+            raise _Failure("acse_timeout", "DUL network read timeout: %s" % what, condition="0006:031a DUL network read timeout") from None
+        finally:
+            self.timing["associate"] = _ms(time.perf_counter() - started)
+        if kind == 3:
+            self._rejected(*_pdu.parse_associate_rj(raw))
+        if kind == 7:
+            self._peer_abort(raw)
+            raise _Failure("peer_aborted", "peer sent A-ABORT in answer to the A-ASSOCIATE-RQ",
+                           condition="0006:0317 Peer aborted Association (or never connected)")
+        if kind != 2:
+            raise _pdu.ProtocolError("Unexpected PDU type: %s in answer to the A-ASSOCIATE-RQ" % _pdu.PDU_TYPES[kind])
+        peer = _pdu.parse_associate_ac(raw)
+        self.assoc.update(established=True, peer_max_pdu=peer["max_pdu"], max_send_pdv=max_send_pdv(peer["max_pdu"]),
+                          peer_implementation_class_uid=peer["implementation_class_uid"],
+                          peer_implementation_version_name=peer["implementation_version_name"])
+        by_id = {context["id"]: context for context in self.contexts}
+        for context_id, (result, syntax) in peer["contexts"].items():
+            context = by_id.get(context_id)
+            if context is None:
+                raise _pdu.ProtocolError("A-ASSOCIATE-AC answers presentation context %d, which was not proposed" % context_id)
+            if syntax is not None and syntax not in context["proposed_transfer_syntaxes"]:
+                raise _pdu.ProtocolError("A-ASSOCIATE-AC accepts context %d with %s, which was not proposed for it" % (context_id, syntax))
+            self._set_context(context, result, syntax)
+        for context in self.contexts:
+            if context["result"] is None:  # not answered at all: pynetdicom and DCMTK treat it as no-reason
+                self._set_context(context, 2, None)
+        if self.log.enabled("debug"):
+            ours = self._our_identity()
+            theirs = {"implementation_class_uid": peer["implementation_class_uid"],
+                      "implementation_version_name": peer["implementation_version_name"], "max_pdu": peer["max_pdu"]}
+            self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts))
+        # The echo goes on the first accepted Verification context in the order the AC lists them.
+        order = [context_id for context_id, (result, _s) in peer["contexts"].items() if result == 0]
+        if not order:
+            self.log.add("fatal", "No Acceptable Presentation Contexts")
+            raise _Failure("no_acceptable_context", "No Acceptable Presentation Contexts")
+        self.log.add("info", "Association Accepted (Max Send PDV: %d)" % self.assoc["max_send_pdv"])
+        return [context_id for context_id in order if by_id[context_id]["abstract_syntax"] == VERIFICATION_SOP_CLASS]
+
+    def _set_context(self, context, result, syntax):
+        value, text = CONTEXT_RESULTS.get(result, ("no-reason", "--Invalid Result/Reason--"))
+        context.update(result=value, result_text=text, transfer_syntax=syntax,
+                       transfer_syntax_name=uid_name(syntax) if syntax else None)
+
+    def _rejected(self, result, source, reason):
+        result_text, source_text, reason_text, errors = rejection_texts(result, source, reason)
+        for line in errors:
+            self.log.add("error", line)
+        self.log.add("fatal", "Association Rejected:\nResult: %s, Source: %s\nReason: %s" % (result_text, source_text, reason_text))
+        self.assoc["rejection"] = {"result": result, "source": source, "reason": reason, "result_text": result_text,
+                                   "source_text": source_text, "reason_text": reason_text}
+        raise _Failure("association_rejected", "association rejected (%s) by %s: %s" % (result_text, source_text, reason_text))
+
+    def _peer_abort(self, raw):
+        source, reason = _pdu.parse_abort(raw)
+        self.assoc["aborted_by"] = "peer"
+        self.assoc["abort"] = {"source": source, "reason": reason,
+                               "source_text": ABORT_SOURCES.get(source, "Unknown Source 0x%02x" % source),
+                               "reason_text": ABORT_REASONS.get(reason, "Unknown Reason 0x%02x" % reason) if source == 2 else "Reason Not Specified"}
+
+    async def echo_loop(self, context_ids):
+        req = self.req
+        if not context_ids:
+            raise _Failure("protocol_error", "DIMSE: No Presentation Context for: %s" % VERIFICATION_SOP_CLASS, exit_code=70)
+        started = time.perf_counter()
+        try:
+            for message_id in range(1, req.repeat + 1):
+                self.log.add("info", "Sending Echo Request (MsgID %d)" % message_id)
+                status, rtt = await self._one_echo(message_id, context_ids[0])
+                text = ECHO_STATUS_TEXTS.get(status, "Unknown Status: 0x%x" % status)
+                self.echoes.append({"message_id": message_id, "status": status, "status_text": text, "rtt_ms": _ms(rtt)})
+                self.log.add("info", "Received Echo Response (%s)" % ("Success" if status == 0 else "Unknown Status: 0x%x" % status))
+                if status != 0:  # echoscu carries on and exits 0; we stop here, then release (collection.md 2.2)
+                    return _Failure("echo_status", "C-ECHO %d returned status 0x%04X (%s)" % (message_id, status, text), exit_code=0)
+            return None
+        finally:
+            self.timing["echo"] = _ms(time.perf_counter() - started)
+
+    async def _one_echo(self, message_id, context_id):
+        req = self.req
+        sent = time.perf_counter()
+        await self.send(_pdu.echo_rq(message_id, context_id, self.assoc["peer_max_pdu"] or 0))
+        deadline = None if req.dimse_timeout is None else self.loop.time() + req.dimse_timeout
+        assembler = _pdu.ResponseAssembler()
+        while True:
+            wait = (req.socket_timeout or None) if deadline is None else deadline - self.loop.time()
+            try:
+                kind, raw = await self.read_pdu(wait=wait)
+            except _Timeout as exc:
+                if deadline is not None and not exc.stalled:
+                    self.log.add("error", "Echo Failed: 0006:0207 DIMSE No data available (timeout in non-blocking mode)")
+                    raise _Failure("dimse_timeout", "no C-ECHO-RSP within dimse_timeout (%ss)" % req.dimse_timeout, exit_code=70,
+                                   condition="0006:0207 DIMSE No data available (timeout in non-blocking mode)") from None
+                # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
+                self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
+                what = "the peer stopped in the middle of the C-ECHO-RSP" if exc.stalled else "no C-ECHO-RSP arrived"
+                self.log.add("info", "Peer Aborted Association")
+                raise _Failure("dimse_timeout", "%s within socket_timeout (%ss)" % (what, req.socket_timeout), exit_code=0) from None
+            if kind == 4:
+                if assembler.feed(raw):
+                    break
+            elif kind == 7:
+                self._peer_abort(raw)
+                self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
+                self.log.add("info", "Peer Aborted Association")
+                raise _Failure("peer_aborted", "peer aborted the association instead of answering C-ECHO %d" % message_id, exit_code=0)
+            elif kind == 5:
+                self.log.add("error", "Echo Failed: 0006:0319 DUL Peer Requested Release")
+                self.log.add("fatal", "Protocol Error: Peer requested release (Aborting)")
+                raise _Failure("protocol_error", "peer requested release instead of answering C-ECHO %d" % message_id, exit_code=70)
+            else:
+                raise _pdu.ProtocolError("Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind])
+        rtt = time.perf_counter() - sent
+        command = assembler.command_set
+        if command["CommandField"] != _pdu.C_ECHO_RSP_COMMAND:
+            raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % (command["CommandField"] or 0))
+        if command["MessageIDBeingRespondedTo"] != message_id:
+            raise _pdu.ProtocolError("DIMSE: Unexpected Response MsgId: %s (expected: %d)" % (command["MessageIDBeingRespondedTo"], message_id))
+        if command["Status"] is None:
+            raise _pdu.ProtocolError("DIMSE: C-ECHO-RSP without a Status")
+        return int(command["Status"]), rtt
+
+    async def release(self):
+        req = self.req
+        started = time.perf_counter()
+        self.log.add("info", "Releasing Association")
+        await self.send(_pdu.fixed_pdu("release_rq"))
+        deadline = self.loop.time() + req.acse_timeout
+        try:
+            while True:
+                try:
+                    kind, raw = await self.read_pdu(wait=deadline - self.loop.time())
+                except _Timeout:
+                    raise _Failure("release_failed", "no A-RELEASE-RP within acse_timeout (%ss)" % req.acse_timeout,
+                                   condition="0006:031a DUL network read timeout") from None
+                except asyncio.IncompleteReadError:
+                    raise _Failure("release_failed", "peer closed the connection without an A-RELEASE-RP",
+                                   condition="0006:0317 Peer aborted Association (or never connected)") from None
+                if kind == 6:
+                    self.assoc["released"] = True
+                    return
+                if kind == 7:
+                    self._peer_abort(raw)
+                    raise _Failure("release_failed", "peer aborted the association instead of releasing it",
+                                   condition="0006:0317 Peer aborted Association (or never connected)")
+                if kind == 5:  # release collision (PS3.8 9.2.7): as requestor, answer and keep waiting
+                    await self.send(_pdu.fixed_pdu("release_rp"))
+                elif kind != 4:  # a late P-DATA is dropped; anything else breaks the protocol
+                    raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
+        except _Failure as failure:
+            self.log.add("fatal", "Association Release Failed: %s" % failure.condition)
+            raise
+        finally:
+            self.timing["release"] = _ms(time.perf_counter() - started)
+
+    async def abort(self, announce=True):
+        if announce:
+            self.log.add("info", "Aborting Association")
+        try:
+            self.writer.write(_pdu.fixed_pdu("abort"))
+        except (OSError, RuntimeError):
+            return False
+        self.assoc["aborted_by"] = self.assoc["aborted_by"] or "us"
+        return True
+
+    # ---- driver ----------------------------------------------------------------------------
+    def _our_identity(self):
+        return {"implementation_class_uid": _pdu.IMPLEMENTATION_CLASS_UID,
+                "implementation_version_name": _pdu.IMPLEMENTATION_VERSION_NAME,
+                "calling_aet": self.req.calling_aet, "called_aet": self.req.called_aet, "max_pdu": self.max_pdu}
+
+    async def run(self):
+        req = self.req
+        started = time.perf_counter()
+        outcome, reason, exit_code, condition = "success", None, 0, None
+        if req.max_pdu != self.max_pdu:
+            self.log.add("warn", "ASSOC: PDV receive length %d is odd (using %d)" % (req.max_pdu, self.max_pdu))
+        if self.log.enabled("debug"):
+            self.log.add("debug", "Request Parameters:\n" + association_dump("RQ", self._our_identity(), {}, self.contexts))
+        self.log.add("info", "Requesting Association")
+        phase = "association"
+        try:
+            await self.connect(await self.resolve())
+            echo_contexts = await self.associate()
+            phase = "echo"
+            status_failure = await self.echo_loop(echo_contexts) if req.echo else None
+            phase = "release"
+            if req.abort and status_failure is None:
+                started_abort = time.perf_counter()
+                await self.abort()
+                self.timing["release"] = _ms(time.perf_counter() - started_abort)
+            else:
+                await self.release()
+            if status_failure is not None:
+                phase = "done"
+                raise status_failure
+        except _Failure as failure:
+            outcome, reason, exit_code, condition = failure.outcome, failure.reason, failure.exit_code, failure.condition
+        except _pdu.ProtocolError as exc:
+            outcome, reason, condition = "protocol_error", str(exc), exc.condition
+            exit_code = 1 if phase == "association" else 70
+            if phase == "echo":
+                self.log.add("error", "Echo Failed: %s" % condition)
+        except asyncio.IncompleteReadError:
+            outcome, exit_code = "peer_aborted", 1 if phase == "association" else 0
+            reason = "the peer closed the connection"
+            condition = "0006:0317 Peer aborted Association (or never connected)"
+            if phase == "echo":
+                self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
+                self.log.add("info", "Peer Aborted Association")
+        except OSError as exc:
+            outcome, exit_code = "peer_aborted", 1 if phase == "association" else 0
+            reason = "TCP I/O Error (%s)" % (os.strerror(exc.errno) if exc.errno else exc)
+        except Exception as exc:  # pylint: disable=broad-except  # a probe reports, it never raises
+            outcome, reason, exit_code = "protocol_error", "unexpected %s: %s" % (type(exc).__name__, exc), 1
+        if outcome != "success":
+            self._log_failure(phase, outcome, condition or reason, exit_code)
+        self.close()
+        self.timing["total"] = _ms(time.perf_counter() - started)
+        return self._result(outcome, reason, exit_code)
+
+    def _log_failure(self, phase, outcome, condition, exit_code):
+        """echoscu's closing lines for a failure, and the A-ABORT it sends where it sends one."""
+        if phase == "association":
+            if outcome not in ("association_rejected", "no_acceptable_context"):
+                self.log.add("fatal", "Association Request Failed: %s" % condition)
+            if self.assoc["established"] and self.writer is not None:
+                self.writer.write(_pdu.fixed_pdu("abort"))  # be polite: echoscu just drops the socket here
+                self.assoc["aborted_by"] = "us"
+        elif phase == "echo" and exit_code == 70 and self.writer is not None:
+            if outcome != "protocol_error" or "release" not in condition:
+                self.log.add("error", "Echo SCU Failed: %s" % condition)
+            self.writer.write(_pdu.fixed_pdu("abort"))
+            self.log.add("info", "Aborting Association")
+            self.assoc["aborted_by"] = "us"
+        elif phase == "echo" and outcome == "dimse_timeout" and self.writer is not None:
+            self.writer.write(_pdu.fixed_pdu("abort"))
+            self.assoc["aborted_by"] = "us"
+        elif phase == "release" and self.writer is not None and self.assoc["aborted_by"] is None:
+            self.writer.write(_pdu.fixed_pdu("abort"))
+            self.assoc["aborted_by"] = "us"
+
+    def _result(self, outcome, reason, exit_code):
+        req = self.req
+        success = outcome == "success"
+        rtts = [echo["rtt_ms"] for echo in self.echoes]
+        rtt = None
+        if rtts:
+            rtt = {"min": min(rtts), "avg": round(sum(rtts) / len(rtts), 3), "max": max(rtts),
+                   "stdev": round(statistics.pstdev(rtts), 3)}
+        label = req.endpoint_label()
+        if success and req.echo:
+            msg = "C-ECHO to %s succeeded: %d/%d echoes, %.2f ms" % (label, len(self.echoes), req.repeat, rtt["avg"])
+        elif success:
+            accepted = sum(1 for context in self.contexts if context["result"] == "acceptance")
+            msg = "Association with %s succeeded: %d of %d presentation contexts accepted" % (label, accepted, len(self.contexts))
+        else:
+            msg = "C-ECHO to %s failed (%s): %s" % (label, outcome, reason)
+        accepted_syntaxes = []
+        for context in self.contexts:
+            del context["result_text"]  # only the AC dump needs DCMTK's wording
+            syntax = context["transfer_syntax"]
+            if syntax and syntax not in accepted_syntaxes:
+                accepted_syntaxes.append(syntax)
+        return {
+            "changed": False,
+            "success": success,
+            "msg": msg,
+            "outcome": outcome,
+            "echoscu_exit_code": exit_code,
+            "endpoint": {"host": req.host, "port": req.port, "address": self.address, "ip_protocol": req.ip_protocol,
+                         "calling_aet": req.calling_aet, "called_aet": req.called_aet},
+            "association": self.assoc,
+            "presentation_contexts": self.contexts,
+            "accepted_transfer_syntaxes": accepted_syntaxes,
+            "echoes": self.echoes,
+            "rtt_ms": rtt,
+            "timing_ms": self.timing,
+            "tls": self.tls,
+            "log": self.log.lines,
+            "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+
+
+async def probe_async(request, sink=None):
+    """Probe one endpoint; always returns a result dict."""
+    return await _Probe(request, sink).run()
+
+
+async def probe_all_async(requests, concurrency=64, sink=None, on_result=None):
+    """Probe every request with at most ``concurrency`` associations open; results in input order.
+
+    Workers pull from one iterator, so only ``concurrency`` probes exist at any time whatever the
+    number of endpoints. ``on_result(index, result)`` may consume results as they finish.
+    """
+    results = [None] * len(requests)
+    pending = iter(enumerate(requests))
+
+    async def worker():
+        for index, request in pending:
+            result = await probe_async(request, sink)
+            results[index] = result
+            if on_result is not None:
+                on_result(index, result)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(requests))))))
+    return results
+
+
+def _raise_fd_limit(wanted):
+    """Let ``wanted`` sockets be open at once where the hard limit allows (ulimit -n is often 1024)."""
+    try:
+        import resource  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + 64 if hard == resource.RLIM_INFINITY else min(hard, wanted + 64)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def probe(request, sink=None):
+    """Synchronous probe of one endpoint."""
+    return asyncio.run(probe_async(request, sink))
+
+
+def probe_all(requests, concurrency=64, sink=None):
+    """Synchronous probe of many endpoints in one event loop."""
+    _raise_fd_limit(min(concurrency, len(requests)))
+    return asyncio.run(probe_all_async(requests, concurrency, sink))

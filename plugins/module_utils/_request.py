@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright: dicom.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The C-ECHO option set, specified once, and its validation into probe requests.
+
+Private to this collection. The module builds its argument spec from OPTIONS and the lookup reads
+the same names; both call build_request(), so a value refused in one is refused in the other with
+the same message. Nothing here touches the network or imports pynetdicom: bad input is refused
+before any of that is loaded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ._syntaxes import MAX_PROPOSE_TS, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
+
+LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+
+# name -> spec. "min"/"max" are ranges checked by build_request (Ansible's argspec has none);
+# "endpoint" marks options that an entry of `endpoints` may override.
+OPTIONS = {
+    "host": {"type": "str", "aliases": ["peer"], "endpoint": True},
+    "port": {"type": "int", "default": 104, "min": 1, "max": 65535, "endpoint": True},
+    "ip_protocol": {"type": "str", "default": "ipv4", "choices": ["ipv4", "ipv6", "auto"], "endpoint": True},
+    "calling_aet": {"type": "str", "default": "ECHOSCU", "aliases": ["aetitle"], "endpoint": True},
+    "called_aet": {"type": "str", "default": "ANY-SCP", "aliases": ["call"], "endpoint": True},
+    "propose_ts": {"type": "int", "default": 1, "min": 1, "max": MAX_PROPOSE_TS, "endpoint": True},
+    "propose_pc": {"type": "int", "default": 1, "min": 1, "max": 128, "endpoint": True},
+    "connection_timeout": {"type": "int", "aliases": ["timeout"], "min": 1, "endpoint": True},
+    "socket_timeout": {"type": "int", "default": 60, "min": 0, "endpoint": True},
+    "acse_timeout": {"type": "int", "default": 30, "min": 1, "endpoint": True},
+    "dimse_timeout": {"type": "int", "min": 1, "endpoint": True},
+    "max_pdu": {"type": "int", "default": 16384, "min": 4096, "max": 131072, "endpoint": True},
+    "repeat": {"type": "int", "default": 1, "min": 1, "endpoint": True},
+    "abort": {"type": "bool", "default": False, "endpoint": True},
+    "log_level": {"type": "str", "default": "warn", "choices": list(LOG_LEVELS), "endpoint": True},
+    "log_config": {"type": "path"},
+    "endpoints": {"type": "list", "elements": "dict"},
+    "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
+}
+
+ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
+_ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
+_SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
+
+
+class RequestError(ValueError):
+    """An option value that cannot be probed with; the text names the option."""
+
+
+def module_argument_spec():
+    """OPTIONS as an AnsibleModule argument_spec."""
+    spec = {}
+    for name, option in OPTIONS.items():
+        spec[name] = {key: option[key] for key in _SPEC_KEYS if key in option}
+    return spec
+
+
+class EchoRequest:
+    """One validated probe: where to connect, what to propose, the deadlines, what to log."""
+
+    __slots__ = (
+        "name", "host", "port", "ip_protocol", "calling_aet", "called_aet", "contexts",
+        "connection_timeout", "socket_timeout", "acse_timeout", "dimse_timeout", "max_pdu",
+        "repeat", "abort", "log_level", "echo", "tls",
+    )
+
+    def __init__(self, **values):
+        self.echo = True
+        self.tls = None
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def endpoint_label(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s@%s:%s" % (self.called_aet, host, self.port)
+
+
+def validate_ae_title(option, value):
+    """Apply the DICOM AE VR rules; reject rather than truncate (echoscu silently truncates)."""
+    if not isinstance(value, str):
+        raise RequestError("%s must be a string, got %r" % (option, value))
+    if not value or not value.strip(" "):
+        raise RequestError("%s must not be empty or all spaces" % option)
+    if len(value) > 16:
+        raise RequestError("%s %r is %d characters long; a DICOM AE title has at most 16" % (option, value, len(value)))
+    if "\\" in value:
+        raise RequestError("%s %r contains a backslash, which the DICOM AE title VR forbids" % (option, value))
+    for char in value:
+        if ord(char) < 0x20 or ord(char) == 0x7F:
+            raise RequestError("%s %r contains a control character, which the DICOM AE title VR forbids" % (option, value))
+        if ord(char) > 0x7E:
+            raise RequestError("%s %r contains %r; a DICOM AE title uses the default (ASCII) character repertoire" % (option, value, char))
+    return value
+
+
+def _coerce(option, spec, value):
+    kind = spec["type"]
+    if value is None:
+        return None
+    if kind == "int":
+        if isinstance(value, bool):
+            raise RequestError("%s must be an integer, got %r" % (option, value))
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if not isinstance(value, int):
+            raise RequestError("%s must be an integer, got %r" % (option, value))
+        low, high = spec.get("min"), spec.get("max")
+        if low is not None and value < low or high is not None and value > high:
+            bounds = "%s..%s" % (low, high) if high is not None else ">= %s" % low
+            raise RequestError("%s must be %s, got %d" % (option, bounds, value))
+    elif kind == "bool":
+        if isinstance(value, str) and value.lower() in ("yes", "true", "on", "1", "no", "false", "off", "0"):
+            value = value.lower() in ("yes", "true", "on", "1")
+        if not isinstance(value, bool):
+            raise RequestError("%s must be a boolean, got %r" % (option, value))
+    elif kind in ("str", "path"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise RequestError("%s must be a string, got %r" % (option, value))
+    if "choices" in spec and value not in spec["choices"]:
+        raise RequestError("%s must be one of %s, got %r" % (option, ", ".join(spec["choices"]), value))
+    return value
+
+
+def validate_host(option, host):
+    if not host or not isinstance(host, str):
+        raise RequestError("%s is required: a host name, IPv4 or IPv6 literal" % option)
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(literal.split("%", 1)[0])
+        return literal
+    except ValueError:
+        pass
+    if len(host) > 253 or any(char.isspace() or ord(char) < 0x21 for char in host) or "/" in host or ":" in host:
+        raise RequestError("%s %r is neither a valid host name nor an IP literal" % (option, host))
+    return host
+
+
+def build_request(values, prefix="", contexts=None, echo=True):
+    """Validate one endpoint's option values (names or aliases) into an EchoRequest.
+
+    ``prefix`` names where the values came from in messages (``endpoints[3].``). ``contexts``
+    replaces the propose_ts/propose_pc layout with explicit (abstract syntax, [transfer syntaxes])
+    pairs; ``echo=False`` makes the probe association-only (negotiate, then release).
+    """
+    canonical = {}
+    for key, value in values.items():
+        name = _ALIASES.get(key, key)
+        if name in canonical and value is not None and canonical[name] is not None and canonical[name] != value:
+            raise RequestError("%s%s is given twice (as %s and an alias)" % (prefix, name, key))
+        if value is not None or name not in canonical:
+            canonical[name] = value
+    checked = {}
+    for name in ENDPOINT_KEYS - {"name"}:
+        spec = OPTIONS[name]
+        value = canonical.get(name)
+        if value is None:
+            value = spec.get("default")
+        checked[name] = _coerce(prefix + name, spec, value)
+    checked["host"] = validate_host(prefix + "host", checked["host"])
+    for name in ("calling_aet", "called_aet"):
+        validate_ae_title(prefix + name, checked[name])
+    if contexts is None:
+        syntaxes = proposed_transfer_syntaxes(checked["propose_ts"])
+        contexts = [(VERIFICATION_SOP_CLASS, syntaxes)] * checked["propose_pc"]
+    elif not 1 <= len(contexts) <= 128:
+        raise RequestError("%sbetween 1 and 128 presentation contexts fit in one association, got %d" % (prefix, len(contexts)))
+    del checked["propose_ts"], checked["propose_pc"]
+    request = EchoRequest(contexts=contexts, echo=echo, **checked)
+    name = canonical.get("name")
+    if name is not None and not isinstance(name, str):
+        raise RequestError("%sname must be a string, got %r" % (prefix, name))
+    request.name = name or request.endpoint_label()
+    return request
+
+
+def build_requests(params):
+    """Validate module-style parameters into a list of requests (one, or one per `endpoints` entry).
+
+    Every entry of `endpoints` inherits the top-level values and may override the options that are
+    marked per-endpoint; unknown keys are refused with their position.
+    """
+    endpoints = params.get("endpoints")
+    _coerce("concurrency", OPTIONS["concurrency"], params.get("concurrency", OPTIONS["concurrency"]["default"]))
+    base = {key: value for key, value in params.items() if _ALIASES.get(key, key) in ENDPOINT_KEYS}
+    if not endpoints:
+        if endpoints is not None:
+            raise RequestError("endpoints must list at least one endpoint")
+        return [build_request(base)]
+    if params.get("host"):
+        raise RequestError("host and endpoints are mutually exclusive: give one peer in host, or many in endpoints")
+    requests = []
+    for index, entry in enumerate(endpoints):
+        prefix = "endpoints[%d]." % index
+        if not isinstance(entry, dict):
+            raise RequestError("endpoints[%d] must be a dict with at least host, got %r" % (index, entry))
+        unknown = sorted(key for key in entry if _ALIASES.get(key, key) not in ENDPOINT_KEYS)
+        if unknown:
+            raise RequestError("%s%s is not an endpoint option (allowed: %s)" % (prefix, unknown[0], ", ".join(sorted(ENDPOINT_KEYS))))
+        merged = dict(base)
+        for key, value in entry.items():
+            name = _ALIASES.get(key, key)
+            merged = {k: v for k, v in merged.items() if _ALIASES.get(k, k) != name}
+            merged[name] = value
+        requests.append(build_request(merged, prefix=prefix))
+    names = set()
+    for index, request in enumerate(requests):
+        if request.name in names:
+            raise RequestError("endpoints[%d] repeats the name %r; give each endpoint its own name" % (index, request.name))
+        names.add(request.name)
+    return requests
