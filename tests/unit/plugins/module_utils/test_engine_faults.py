@@ -14,9 +14,9 @@ from ansible_collections.dicom.network.plugins.module_utils._request import buil
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer, closed_port
 
 
-def echo(port, **params):
+def echo(port, host="127.0.0.1", **params):
     params.setdefault("log_level", "info")
-    request = build_requests(dict(host="127.0.0.1", port=port, **params))[0]
+    request = build_requests(dict(host=host, port=port, **params))[0]
     started = time.monotonic()
     result = probe(request)
     return result, time.monotonic() - started
@@ -206,3 +206,18 @@ def test_batch_keeps_input_order_and_mixes_outcomes():
     assert [r["endpoint"]["port"] for r in results] == [e["port"] for e in endpoints]
     outcomes = [r["outcome"] for r in results]
     assert outcomes.count("association_rejected") == 30 and outcomes.count("success") == 270
+
+
+def test_ipv6_literal_and_address_family_choice():
+    with FaultyPeer("normal", host="::1") as peer:
+        literal, _took = echo(peer.port, host="::1")
+        assert literal["outcome"] == "success" and literal["endpoint"]["address"] == "::1"
+        bracketed, _took = echo(peer.port, host="[::1]")
+        assert bracketed["outcome"] == "success"
+        # "localhost" has only an A record here: ipv4 finds 127.0.0.1, where nothing listens
+        four, _took = echo(peer.port, host="localhost", ip_protocol="ipv4")
+        assert four["outcome"] == "connection_refused" and four["endpoint"]["address"] is None
+    # ...and ipv6 asks for AAAA records only, so the same name does not resolve at all
+    six, _took = echo(104, host="localhost", ip_protocol="ipv6")
+    assert six["outcome"] == "dns_error" and "ipv6" not in six["log"][-1]
+    assert six["log"][-1] == "F: Association Request Failed: 0006:0320 Attempt to connect to unknown host: localhost"
