@@ -117,7 +117,7 @@ def parse_associate_rq(body: bytes) -> AssociateRQ:
 def _items(buf: bytes, offset: int):
     """Yield (type, value) of the items/sub-items in buf[offset:]."""
     while offset + 4 <= len(buf):
-        item_type, _, length = struct.unpack_from(">BBH", buf, offset)
+        item_type, _reserved, length = struct.unpack_from(">BBH", buf, offset)
         offset += 4
         if offset + length > len(buf):
             raise ProtocolError("item 0x%02x overruns its PDU" % item_type)

@@ -123,7 +123,7 @@ class _Conn:
     async def _read_loop(self) -> None:
         try:
             while True:
-                pdu_type, _, length = struct.unpack(">BBI", await self.reader.readexactly(6))
+                pdu_type, _reserved, length = struct.unpack(">BBI", await self.reader.readexactly(6))
                 if length > MAX_PDU_ACCEPTED:
                     break
                 self.pdus.put_nowait((pdu_type, await self.reader.readexactly(length)))

@@ -78,13 +78,13 @@ TRANSFER_SYNTAXES = [
     ("1.2.840.10008.1.2.4.112", "JPEGXL", "JPEGXL", None),
 ]
 
-NAME_TO_UID = {name: uid for uid, name, _, _ in TRANSFER_SYNTAXES}
+NAME_TO_UID = {entry[1]: entry[0] for entry in TRANSFER_SYNTAXES}
 NAME_TO_UID["VerificationSOPClass"] = "1.2.840.10008.1.1"
 UID_TO_NAME = {uid: name for name, uid in NAME_TO_UID.items()}
 
 # What `-pts n` proposes, in proposal order.
-PTS_LATEST = [uid for uid, _, _, _ in TRANSFER_SYNTAXES]
-PTS_367 = [uid for uid, _, _, n in sorted(
+PTS_LATEST = [entry[0] for entry in TRANSFER_SYNTAXES]
+PTS_367 = [entry[0] for entry in sorted(
     (t for t in TRANSFER_SYNTAXES if t[3] is not None), key=lambda t: t[3])]
 assert len(PTS_LATEST) == 53 and len(PTS_367) == 38
 
@@ -231,7 +231,7 @@ def _parse_dump(debug: list[str], kind: str) -> tuple[dict[str, str], list[Conte
             contexts.append(ContextResult(int(match.group(1)), match.group(2), ""))
         elif contexts and line.startswith("    "):
             ctx = contexts[-1]
-            label, _, value = line.strip().partition(":")
+            label, _colon, value = line.strip().partition(":")
             value = value.strip()
             if label == "Abstract Syntax":
                 ctx.abstract_syntax = uid_of(value)
@@ -243,7 +243,7 @@ def _parse_dump(debug: list[str], kind: str) -> tuple[dict[str, str], list[Conte
             elif line.startswith("      "):  # a proposed transfer syntax line
                 ctx.proposed_transfer_syntaxes.append(uid_of(line))
         elif not line.startswith(" ") and ":" in line:
-            label, _, value = line.partition(":")
+            label, _colon, value = line.partition(":")
             fields[label] = value.strip()
     return fields, contexts
 
@@ -265,11 +265,11 @@ def run_echoscu(host: str, port: int, called_aet: str = "ANY-SCP", calling_aet: 
                             stderr=subprocess.STDOUT, start_new_session=True)
     timed_out = False
     try:
-        raw, _ = proc.communicate(timeout=timeout)
+        raw = proc.communicate(timeout=timeout)[0]
     except subprocess.TimeoutExpired:
         timed_out = True
         os.killpg(proc.pid, signal.SIGKILL)
-        raw, _ = proc.communicate()
+        raw = proc.communicate()[0]
     text = raw.decode("utf-8", "replace")
     result = EchoscuResult(
         argv=argv,

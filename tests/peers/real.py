@@ -162,8 +162,10 @@ def storescp(*extra_args: str, ipv6: bool = False, title: str = "STORESCP",
                               % _dcmtk_version())
     workdir = Path(tempfile.mkdtemp(prefix="peer-storescp-"))
     (workdir / "incoming").mkdir()
-    build = lambda port: ["storescp", "-aet", title, "-od", str(workdir / "incoming"),
-                          *extra_args, str(port)]
+
+    def build(port: int) -> list[str]:
+        return ["storescp", "-aet", title, "-od", str(workdir / "incoming"), *extra_args, str(port)]
+
     return _start("storescp", workdir, build, _listening, timeout, None, title, keep_workdir)
 
 
@@ -246,7 +248,7 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
             probe = subprocess.run(
                 ["echoscu", "-to", "2", "-ta", "2", "-aec", title, HOST, str(port)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                timeout=10)
+                timeout=10, check=False)
         except subprocess.TimeoutExpired:
             return False
         return probe.returncode == 0
@@ -260,7 +262,8 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
 
 def _dcmtk_version() -> str:
     try:
-        out = subprocess.run(["storescp", "--version"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["storescp", "--version"], capture_output=True, text=True,
+                             timeout=10, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return "?"
     match = re.search(r"v(\d+\.\d+\.\d+)", out)
