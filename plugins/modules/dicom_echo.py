@@ -69,7 +69,7 @@ options:
     default: false
   log_level:
     description:
-      - Which transcript lines RV(log) returns, in echoscu's format (C(I: Requesting Association), ...), the lines at this level and above.
+      - "Which transcript lines RV(log) returns, in echoscu's format (C(I: Requesting Association), ...), the lines at this level and above."
       - V(info) is echoscu C(-v), V(debug) is C(-d) and adds the association dumps, V(fatal) is C(-q); V(trace) adds one line per PDU.
     type: str
     choices: [fatal, error, warn, info, debug, trace]
@@ -243,7 +243,7 @@ endpoint:
   contains:
     host: {description: The host as given., type: str, returned: always}
     port: {description: The port., type: int, returned: always}
-    address: {description: The address actually connected to, null when no connection was made., type: str, returned: always}
+    address: {description: 'The address actually connected to, null when no connection was made.', type: str, returned: always}
     ip_protocol: {description: The address family option used., type: str, returned: always}
     calling_aet: {description: Our AE title., type: str, returned: always}
     called_aet: {description: The peer's AE title as called., type: str, returned: always}
@@ -254,7 +254,7 @@ association:
   contains:
     established: {description: Whether the peer accepted the association., type: bool, returned: always}
     released: {description: Whether the association was released with A-RELEASE., type: bool, returned: always}
-    aborted_by: {description: V(us) or V(peer) when the association ended in an A-ABORT, else null., type: str, returned: always}
+    aborted_by: {description: 'V(us) or V(peer) when the association ended in an A-ABORT, else null.', type: str, returned: always}
     rejection:
       description:
         - The A-ASSOCIATE-RJ as numbers (C(result), C(source), C(reason)) and echoscu's texts (C(result_text), C(source_text),
@@ -266,7 +266,7 @@ association:
       type: dict
       returned: always
     our_max_pdu: {description: The maximum PDU size we announced., type: int, returned: always}
-    peer_max_pdu: {description: The peer's maximum PDU size (0 means unlimited), null before an answer., type: int, returned: always}
+    peer_max_pdu: {description: 'The peer''s maximum PDU size (0 means unlimited), null before an answer.', type: int, returned: always}
     max_send_pdv: {description: What echoscu prints as Max Send PDV., type: int, returned: always}
     peer_implementation_class_uid: {description: The peer's implementation class UID., type: str, returned: always}
     peer_implementation_version_name: {description: The peer's implementation version name or null., type: str, returned: always}
@@ -276,7 +276,7 @@ presentation_contexts:
   type: list
   elements: dict
   contains:
-    id: {description: The presentation context ID (1, 3, 5, ...)., type: int, returned: always}
+    id: {description: 'The presentation context ID (1, 3, 5, ...).', type: int, returned: always}
     abstract_syntax: {description: The abstract syntax UID., type: str, returned: always}
     proposed_transfer_syntaxes: {description: The transfer syntax UIDs proposed., type: list, elements: str, returned: always}
     result:
@@ -318,8 +318,8 @@ tls:
   type: dict
   contains:
     version: {description: The TLS version negotiated (OpenSSL's name)., type: str, returned: always, sample: TLSv1.3}
-    cipher: {description: The ciphersuite negotiated (OpenSSL's name, as echoscu prints it)., type: str, returned: always, sample: TLS_AES_256_GCM_SHA384}
-    cipher_iana: {description: Its IANA name, null when unknown., type: str, returned: always}
+    cipher: {description: 'The ciphersuite negotiated (OpenSSL''s name, as echoscu prints it).', type: str, returned: always, sample: TLS_AES_256_GCM_SHA384}
+    cipher_iana: {description: 'Its IANA name, null when unknown.', type: str, returned: always}
     encryption_bits: {description: The cipher's secret bits (0 for NULL suites)., type: int, returned: always}
     profile: {description: The O(tls_profile) used., type: str, returned: always}
     sni: {description: The SNI name sent or null., type: str, returned: always}
@@ -335,11 +335,11 @@ tls:
         serial: {description: Serial number in hexadecimal., type: str, returned: always}
         not_before: {description: Start of validity (UTC ISO 8601)., type: str, returned: always}
         not_after: {description: End of validity (UTC ISO 8601)., type: str, returned: always}
-        days_remaining: {description: Whole days until C(not_after), negative once expired., type: int, returned: always}
-        sha256_fingerprint: {description: SHA-256 of the DER certificate, colon-separated hex., type: str, returned: always}
-        key_type: {description: V(RSA), V(EC), V(DSA), V(Ed25519) or V(Ed448)., type: str, returned: always}
+        days_remaining: {description: 'Whole days until C(not_after), negative once expired.', type: int, returned: always}
+        sha256_fingerprint: {description: 'SHA-256 of the DER certificate, colon-separated hex.', type: str, returned: always}
+        key_type: {description: 'V(RSA), V(EC), V(DSA), V(Ed25519) or V(Ed448).', type: str, returned: always}
         key_bits: {description: Key size in bits., type: int, returned: always}
-        signature_algorithm: {description: The hash of the certificate's signature (V(sha256), ...), null for Ed25519/Ed448., type: str, returned: always}
+        signature_algorithm: {description: 'The hash of the certificate''s signature (V(sha256), ...), null for Ed25519/Ed448.', type: str, returned: always}
         self_signed: {description: Whether subject and issuer are the same., type: bool, returned: always}
 tls_profiles:
   description: With O(list_profiles), one entry per O(tls_profile).
@@ -353,22 +353,22 @@ tls_profiles:
     default: {description: Whether it is the default., type: bool, returned: always}
     retired: {description: Whether DCMTK 3.7.0 calls it retired., type: bool, returned: always}
     tls_versions: {description: The TLS versions it may negotiate., type: list, elements: str, returned: always}
-    suites: {description: DCMTK's TLS 1.2 (and older) suites of the profile, IANA names, in offer order., type: list, elements: str, returned: always}
+    suites: {description: 'DCMTK''s TLS 1.2 (and older) suites of the profile, IANA names, in offer order.', type: list, elements: str, returned: always}
     tls13_suites: {description: The TLS 1.3 suites offered (OpenSSL's defaults) or none., type: list, elements: str, returned: always}
     offered_here: {description: What this machine offers for the profile., type: list, elements: str, returned: always}
     available: {description: Whether this machine's OpenSSL can do it., type: bool, returned: always}
-    reason: {description: Why not, or null., type: str, returned: always}
-    note: {description: Remarks, such as what Python cannot reproduce., type: str, returned: always}
+    reason: {description: 'Why not, or null.', type: str, returned: always}
+    note: {description: 'Remarks, such as what Python cannot reproduce.', type: str, returned: always}
 tls_ciphers:
   description: With O(list_ciphers), every ciphersuite DCMTK knows, weakest first.
   returned: with list_ciphers
   type: list
   elements: dict
   contains:
-    iana_name: {description: The IANA name, as O(ciphers) takes it., type: str, returned: always}
+    iana_name: {description: 'The IANA name, as O(ciphers) takes it.', type: str, returned: always}
     openssl_name: {description: OpenSSL's name or null., type: str, returned: always}
     min_tls_version: {description: The lowest TLS version that has it., type: str, returned: always}
-    key_exchange: {description: DCMTK's class, V(RSA), V(DH), V(ECDH), V(ECDH_RSA) or V(ECDH_ECDSA)., type: str, returned: always}
+    key_exchange: {description: 'DCMTK''s class, V(RSA), V(DH), V(ECDH), V(ECDH_RSA) or V(ECDH_ECDSA).', type: str, returned: always}
     mac: {description: The MAC., type: str, returned: always}
     mode: {description: The cipher mode., type: str, returned: always}
     encryption_bits: {description: Encryption strength in bits., type: int, returned: always}
@@ -379,21 +379,21 @@ cert_verification:
   type: dict
   contains:
     passed: {description: Whether the certificate would be accepted., type: bool, returned: always}
-    reason: {description: Why not, in OpenSSL's words where they exist (C(unable to get local issuer certificate), C(certificate revoked), ...)., type: str, returned: always}
+    reason: {description: 'Why not, in OpenSSL''s words where they exist (C(unable to get local issuer certificate), C(certificate revoked), ...).', type: str, returned: always}
     subject: {description: The certificate's subject., type: str, returned: always}
     issuer: {description: Its issuer., type: str, returned: always}
     not_after: {description: End of its validity (UTC ISO 8601)., type: str, returned: always}
-    chain: {description: The verified chain's subjects, leaf first., type: list, elements: str, returned: always}
+    chain: {description: 'The verified chain''s subjects, leaf first.', type: list, elements: str, returned: always}
 root_cert:
   description: With O(is_root_cert), the verdict.
   returned: with is_root_cert
   type: dict
   contains:
-    is_root: {description: Self-issued, consistent key identifiers, inside its validity and a valid self-signature., type: bool, returned: always}
-    reason: {description: Why not, or a remark about CA:TRUE or keyUsage; null when there is nothing to say., type: str, returned: always}
+    is_root: {description: 'Self-issued, consistent key identifiers, inside its validity and a valid self-signature.', type: bool, returned: always}
+    reason: {description: 'Why not, or a remark about CA:TRUE or keyUsage; null when there is nothing to say.', type: str, returned: always}
     self_signature_valid: {description: Whether the self-signature verifies (null when unreadable)., type: bool, returned: always}
-    basic_constraints_ca: {description: The basicConstraints CA flag, null without the extension., type: bool, returned: always}
-    key_cert_sign: {description: The keyUsage keyCertSign bit, null without the extension., type: bool, returned: always}
+    basic_constraints_ca: {description: 'The basicConstraints CA flag, null without the extension.', type: bool, returned: always}
+    key_cert_sign: {description: 'The keyUsage keyCertSign bit, null without the extension.', type: bool, returned: always}
     subject: {description: The certificate's subject., type: str, returned: always}
     not_after: {description: End of its validity., type: str, returned: always}
     echoscu_verdict: {description: What echoscu C(+rc) would say (it does not verify the signature)., type: bool, returned: always}
