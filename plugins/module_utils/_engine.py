@@ -457,6 +457,9 @@ class _Probe:
             reason = "TCP I/O Error (%s)" % (os.strerror(exc.errno) if exc.errno else exc)
         except Exception as exc:  # pylint: disable=broad-except  # a probe reports, it never raises
             outcome, reason, exit_code = "protocol_error", "unexpected %s: %s" % (type(exc).__name__, exc), 1
+        if outcome == "peer_aborted" and self.tls is not None and not self.assoc["established"] and self.assoc["abort"] is None:
+            # TLS 1.3 gives the peer's verdict on our certificate after our side of the handshake: a reset here is that verdict
+            outcome, reason = "tls_error", _tls.closed_after_handshake(reason)
         if outcome != "success":
             self._log_failure(phase, outcome, condition or reason, exit_code)
         self.close()

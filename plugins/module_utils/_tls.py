@@ -585,6 +585,12 @@ async def _session_refused(reader, writer, config, log):
                      "or the lack of one)", _IO_CONDITION)
 
 
+def closed_after_handshake(what):
+    """The reason for a peer that completed TLS, then closed before answering the A-ASSOCIATE-RQ."""
+    return ("the peer closed the connection right after the TLS handshake, before answering the association request (%s): "
+            "a TLS peer does this when it refuses our client certificate, or the lack of one" % what)
+
+
 def classify_ssl_error(exc, config=None):
     """(reason, DCMTK condition, transcript detail line or None) for an ssl error of the handshake or later."""
     name = getattr(exc, "reason", None)

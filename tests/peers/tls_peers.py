@@ -27,8 +27,25 @@ import tempfile
 import threading
 import time
 
-STORESCP = shutil.which("storescp") or "/usr/bin/storescp"
-ECHOSCU = shutil.which("echoscu") or "/usr/bin/echoscu"
+
+
+def _dcmtk(program):
+    """DCMTK's program, not pynetdicom's Python app of the same name that a virtualenv may put first on PATH."""
+    for folder in ("/usr/bin", "/usr/local/bin"):
+        path = os.path.join(folder, program)
+        if os.access(path, os.X_OK):
+            return path
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(folder, program)
+        if os.access(path, os.X_OK):
+            with open(path, "rb") as handle:
+                if not handle.read(2) == b"#!":
+                    return path
+    return None
+
+
+STORESCP = _dcmtk("storescp")
+ECHOSCU = _dcmtk("echoscu")
 
 
 def free_port():
@@ -58,15 +75,22 @@ class StorescpPeer:
         self.port = free_port()
         self.cwd = cwd
         self.process = None
+        self.log = None
         self._own_dir = None
 
     def start(self):
         if self.cwd is None:
             self._own_dir = tempfile.mkdtemp(prefix="storescp_")
-        self.process = subprocess.Popen([STORESCP] + self.args + [str(self.port)], cwd=self.cwd or self._own_dir,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        wait_listening(self.port, process=self.process)
+        folder = self.cwd or self._own_dir
+        self.log = os.path.join(folder, "storescp-%d.log" % self.port)
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen([STORESCP] + self.args + [str(self.port)], cwd=folder, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_listening(self.port, process=self.process)
+        except RuntimeError as exc:
+            with open(self.log, "rb") as log:
+                raise RuntimeError("%s: %s" % (exc, log.read().decode(errors="replace")[-2000:])) from None
         return self
 
     def stop(self):
@@ -197,11 +221,15 @@ def _start(directory):
     pki = make_pki(os.path.join(directory, "pki"))
     peers, pids = {}, []
     for name, args in _peer_specs(pki).items():
-        peer = StorescpPeer(args, cwd=directory).start()
+        peer = StorescpPeer(args, cwd=directory)
+        try:
+            peer.start()
+        finally:
+            if peer.process is not None:  # recorded at once, so `stop` ends what did start
+                pids.append(peer.process.pid)
+                with open(os.path.join(directory, "pids"), "w") as handle:
+                    handle.write("\n".join(str(pid) for pid in pids))
         peers[name] = peer.port
-        pids.append(peer.process.pid)
-    with open(os.path.join(directory, "pids"), "w") as handle:
-        handle.write("\n".join(str(pid) for pid in pids))
     with open(os.path.join(directory, "vars.yml"), "w") as handle:  # JSON is YAML
         json.dump({"tls_ports": peers, "pki": pki, "silent_port": None}, handle, indent=1)
 
