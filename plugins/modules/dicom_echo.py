@@ -379,7 +379,10 @@ cert_verification:
   type: dict
   contains:
     passed: {description: Whether the certificate would be accepted., type: bool, returned: always}
-    reason: {description: 'Why not, in OpenSSL''s words where they exist (C(unable to get local issuer certificate), C(certificate revoked), ...).', type: str, returned: always}
+    reason:
+      description: Why not, in OpenSSL's words where they exist (C(unable to get local issuer certificate), C(certificate revoked), ...).
+      type: str
+      returned: always
     subject: {description: The certificate's subject., type: str, returned: always}
     issuer: {description: Its issuer., type: str, returned: always}
     not_after: {description: End of its validity (UTC ISO 8601)., type: str, returned: always}

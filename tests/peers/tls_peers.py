@@ -28,7 +28,6 @@ import threading
 import time
 
 
-
 def _dcmtk(program):
     """DCMTK's program, not pynetdicom's Python app of the same name that a virtualenv may put first on PATH."""
     for folder in ("/usr/bin", "/usr/local/bin"):
