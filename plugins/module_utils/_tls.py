@@ -265,7 +265,7 @@ def _load_own_certificate(context, values, config, der, temp):
         except TypeError:
             raise TLSOptionError("private_key %s is an encrypted DER key: echoscu cannot load those either; "
                                  "convert it to an encrypted PEM key (openssl pkey -inform der ... -aes256)" % key_path) from None
-        except (ValueError, Exception) as exc:  # pylint: disable=broad-except  # cryptography raises several kinds
+        except Exception as exc:  # pylint: disable=broad-except  # cryptography raises several kinds for garbage
             raise TLSOptionError("Unable to load private TLS key from '%s': not a DER private key (%s)" % (key_path, exc)) from None
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         combined = temp.write(pem + certificate.public_bytes(serialization.Encoding.PEM))

@@ -88,7 +88,8 @@ TLS13_DEFAULT_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"
 # Rules for extra `ciphers` per profile (echoscu-semantics.md 6.3):
 #   "bcp195"  NULL suites refused, static-RSA suites warned about (RFC 7525)
 #   "8996"    NULL and SHA-1-MAC suites refused; static RSA, DHE and CBC warned about (RFC 9325)
-#   "none"    no extra suites at all (8996-mod; bcp195-ex refuses the option outright, like echoscu's parser)
+#   "none"    no extra suites: an error when the TLS layer is set up (8996-mod)
+#   "refused" no extra suites: the option combination is refused, as echoscu's parser does (bcp195-ex)
 #   "any"     anything (null)
 PROFILES = {
     "8996": {

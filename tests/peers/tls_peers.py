@@ -124,12 +124,15 @@ class TLSFront:
             self.context.load_verify_locations(cafile)
             self.context.verify_mode = ssl.CERT_REQUIRED
         self.sni = []
-        self.context.sni_callback = lambda sslobj, name, ctx: self.sni.append(name)
+        self.context.sni_callback = self._record_sni
         self.port = None
         self._loop = None
         self._thread = None
         self._ready = threading.Event()
         self._stop = None
+
+    def _record_sni(self, ssl_object, name, context):  # pylint: disable=unused-argument
+        self.sni.append(name)
 
     async def _relay(self, reader, writer):
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import ssl
 import stat
+import tempfile
 import time
 
 import pytest
@@ -229,10 +230,10 @@ def test_empty_password_is_echoscu_null_password(pki):
 def test_der_key_and_certificate(pki, peers):
     values = {"tls": True, "key_format": "der", "private_key": pki["client.key.der"], "certificate": pki["client.der"],
               "ca_files": [pki["ca.der"]]}
-    before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
+    before = set(os.listdir(tempfile.gettempdir()))
     result, _took = echo(peers["require_cert"], **values)
     assert result["outcome"] == "success"
-    leftovers = [name for name in set(os.listdir(os.environ.get("TMPDIR", "/tmp"))) - before if name.startswith("dicom_tls_")]
+    leftovers = [name for name in set(os.listdir(tempfile.gettempdir())) - before if name.startswith("dicom_tls_")]
     assert leftovers == []
     assert oracle("-der", "+tls", pki["client.key.der"], pki["client.der"], "+cf", pki["ca.der"], "127.0.0.1", peers["require_cert"]) == 0
 
