@@ -47,6 +47,19 @@ STORESCP = _dcmtk("storescp")
 ECHOSCU = _dcmtk("echoscu")
 
 
+def _die_with_parent():
+    """In the peer's child process before exec: SIGTERM when our process ends, however it ends.
+
+    ansible-test units runs every test in a fork that leaves with os._exit(), skipping fixture teardown;
+    this keeps such a test from leaving storescp processes behind. Linux only; elsewhere a no-op."""
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,8 +82,9 @@ def wait_listening(port, timeout=10.0, process=None):
 class StorescpPeer:
     """`storescp ARGS PORT` on loopback, stopped on exit (terminate, then kill)."""
 
-    def __init__(self, args, cwd=None):
+    def __init__(self, args, cwd=None, bound=True):
         self.args = list(args)
+        self.bound = bound  # ends with the process that started it (False: outlives it, stopped by `stop`)
         self.port = free_port()
         self.cwd = cwd
         self.process = None
@@ -84,7 +98,8 @@ class StorescpPeer:
         self.log = os.path.join(folder, "storescp-%d.log" % self.port)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen([STORESCP] + self.args + [str(self.port)], cwd=folder, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                            preexec_fn=_die_with_parent if self.bound else None)  # pylint: disable=subprocess-popen-preexec-fn
         try:
             wait_listening(self.port, process=self.process)
         except RuntimeError as exc:
@@ -223,7 +238,7 @@ def _start(directory):
     pki = make_pki(os.path.join(directory, "pki"))
     peers, pids = {}, []
     for name, args in _peer_specs(pki).items():
-        peer = StorescpPeer(args, cwd=directory)
+        peer = StorescpPeer(args, cwd=directory, bound=False)
         try:
             peer.start()
         finally:

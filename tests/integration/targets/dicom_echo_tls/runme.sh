@@ -3,19 +3,29 @@
 # loopback (tests/peers/tls_peers.py), started here and always stopped on exit.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-peers="$here/../../../peers/tls_peers.py"
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python3 || command -v python)}"
+here="$(cd "$(dirname "$0")" && pwd)"
+# ansible-test copies only this target and points ANSIBLE_COLLECTIONS_PATH at the directory holding
+# ansible_collections/; run by hand, the collection is the checkout this target lives in.
+if [[ -n "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
+    collection="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/dicom/network"
+else
+    collection="$(cd "$here/../../../.." && pwd)"
+fi
+peers="$collection/tests/peers/tls_peers.py"
+python="$(command -v python || command -v python3)"
 
-if [ ! -x /usr/bin/storescp ] && [ ! -x /usr/local/bin/storescp ]; then
-    echo "SKIP: DCMTK storescp not installed" >&2
-    exit 0
+# tls_peers.py runs DCMTK's storescp from /usr/bin or /usr/local/bin, never pynetdicom's app of that name
+if [[ ! -x /usr/bin/storescp && ! -x /usr/local/bin/storescp ]]; then
+    echo "DCMTK's storescp not found (Debian: apt-get install dcmtk)" >&2
+    exit 1
 fi
 
 work="$(mktemp -d)"
 cleanup() {
+    status=$?
     "$python" "$peers" stop "$work" || true
     rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 

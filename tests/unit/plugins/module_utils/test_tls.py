@@ -32,36 +32,52 @@ def pki(tmp_path_factory):
     return make_pki(str(tmp_path_factory.mktemp("pki")))
 
 
+class LazyPeers:
+    """The peers by name, each started on first use: under ansible-test units every test runs in its own
+    fork, so a test starts only the peers it talks to (they end with the fork, see tls_peers)."""
+
+    def __init__(self, pki, workdir):
+        server = ["+tls", pki["server.key"], pki["server.pem"]]
+        self.specs = {
+            "require_cert": server + ["+cf", pki["ca.pem"]],           # -rc (default): a client certificate from the CA
+            "crl": server + ["+cf", pki["ca.pem"], "+crl", pki["ca.crl.pem"]],
+            "anonymous": server + ["-ic"],                             # any client, with or without certificate
+            "plain": [],
+            "bcp195": server + ["-ic", "+px"],
+            "bcp195_ex": server + ["-ic", "+pz"],
+            "aes": server + ["-ic", "+pa"],
+            "null": server + ["-ic", "+pn"],
+            "weak": ["+tls", pki["server1024.key"], pki["server1024.pem"], "-ic"],
+            "eku_client": ["+tls", pki["srv_ekuclient.key"], pki["srv_ekuclient.pem"], "-ic"],
+        }
+        self.pki = pki
+        self.workdir = workdir
+        self.running = {}
+        self.front = None
+
+    def __getitem__(self, name):
+        if name in ("tls13_only", "front"):
+            if self.front is None:  # a TLS 1.3-only server that records SNI, in front of a plain storescp
+                self.front = TLSFront(self["plain"], self.pki["server.pem"], self.pki["server.key"], minimum=ssl.TLSVersion.TLSv1_3).start()
+            return self.front if name == "front" else self.front.port
+        if name not in self.running:
+            self.running[name] = StorescpPeer(self.specs[name], cwd=self.workdir).start()
+        return self.running[name].port
+
+    def stop(self):
+        for peer in self.running.values():
+            peer.stop()
+        if self.front is not None:
+            self.front.stop()
+
+
 @pytest.fixture(scope="module")
 def peers(pki, tmp_path_factory):
-    server = ["+tls", pki["server.key"], pki["server.pem"]]
-    specs = {
-        "require_cert": server + ["+cf", pki["ca.pem"]],           # -rc (default): a client certificate from the CA
-        "crl": server + ["+cf", pki["ca.pem"], "+crl", pki["ca.crl.pem"]],
-        "anonymous": server + ["-ic"],                             # any client, with or without certificate
-        "plain": [],
-        "bcp195": server + ["-ic", "+px"],
-        "bcp195_ex": server + ["-ic", "+pz"],
-        "aes": server + ["-ic", "+pa"],
-        "null": server + ["-ic", "+pn"],
-        "weak": ["+tls", pki["server1024.key"], pki["server1024.pem"], "-ic"],
-        "eku_client": ["+tls", pki["srv_ekuclient.key"], pki["srv_ekuclient.pem"], "-ic"],
-    }
-    workdir = str(tmp_path_factory.mktemp("storescp"))
-    running = {}
+    running = LazyPeers(pki, str(tmp_path_factory.mktemp("storescp")))
     try:
-        for name, args in specs.items():
-            running[name] = StorescpPeer(args, cwd=workdir).start()
-        front = TLSFront(running["plain"].port, pki["server.pem"], pki["server.key"], minimum=ssl.TLSVersion.TLSv1_3).start()
-        ports = {name: peer.port for name, peer in running.items()}
-        ports["tls13_only"] = front.port
-        ports["front"] = front
-        yield ports
+        yield running
     finally:
-        for peer in running.values():
-            peer.stop()
-        if "front" in locals():
-            front.stop()
+        running.stop()
 
 
 def echo(port, **params):
