@@ -151,12 +151,13 @@ notes:
   - TLS follows DCMTK 3.7.0 on Python's C(ssl) module, with OpenSSL security level 0 for every profile, no system trust store, no partial
     chains, no host name check, no session reuse, the profile's TLS versions and TLS 1.2 suites in DCMTK's order, then O(ciphers).
     The per-profile certificate rules of DCMTK 3.7 are applied to our certificate when it is loaded and to the peer's after the
-    handshake (RSA keys under 2048 bits are refused with V(8996) and V(8996-mod), MD5 signatures always, ...).
+    handshake (a peer RSA key under 2048 bits is refused with V(8996) and V(8996-mod) and warned about otherwise, MD5 signatures
+    are always refused, ...); they apply to the peer only with O(verify_peer_cert), as in DCMTK.
   - 'What Python cannot do as DCMTK does, said plainly: TLS 1.3 ciphersuites cannot be chosen, so V(8996-mod) offers OpenSSL''s three
     defaults instead of its five (TLS_AES_128_CCM_SHA256 and TLS_AES_128_CCM_8_SHA256 are missing); the signature algorithms and
     the supported groups are OpenSSL''s defaults, not DCMTK''s lists (DCMTK offers no X25519 but brainpool and secp256k1 curves,
-    so a server that only has those would fail here); with Python older than 3.13 the peer''s certificate rules are checked on
-    its leaf only, not on the whole chain; OpenSSL 3 seeds its random generator itself, so O(seed_file) only adds entropy and
+    so a server that only has those would fail here); the peer''s certificate rules of DCMTK 3.7 are checked on its leaf only,
+    after the handshake, not on every certificate of the chain during it; OpenSSL 3 seeds its random generator itself, so O(seed_file) only adds entropy and
     O(write_seed) writes fresh random bytes, as OpenSSL''s RAND_write_file does; no ALPN is offered (DCMTK 3.6.8 and later offer
     C(dicom)).'
   - Stricter than echoscu on purpose, so a typo cannot turn into a silent security change. A missing or unreadable O(ca_files),
