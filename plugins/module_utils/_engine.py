@@ -21,11 +21,12 @@ import datetime
 import ipaddress
 import os
 import socket
+import ssl
 import statistics
 import struct
 import time
 
-from . import _pdu
+from . import _pdu, _tls
 from ._syntaxes import VERIFICATION_SOP_CLASS, uid_name
 from ._transcript import (
     ABORT_REASONS,
@@ -215,7 +216,16 @@ class _Probe:
                     self.log.add("debug", "setting network %s timeout to %d seconds" % (direction, req.socket_timeout))
                 else:
                     self.log.add("debug", "setting network %s timeout to 0 (infinite)" % direction)
-        self.reader, self.writer = await asyncio.open_connection(sock=self.sock, limit=MAX_INCOMING_PDU)
+        if req.tls is None:
+            self.reader, self.writer = await asyncio.open_connection(sock=self.sock, limit=MAX_INCOMING_PDU)
+            return
+        started = time.perf_counter()
+        try:  # the TLS handshake, bounded (_tls.handshake_timeout); the details block is logged at debug
+            self.reader, self.writer, self.tls = await _tls.open_connection(self.sock, req, self.log, MAX_INCOMING_PDU)
+        except _tls.TLSFailure as exc:
+            raise _Failure("tls_error", exc.reason, condition=exc.condition) from None
+        finally:
+            self.timing["tls_handshake"] = _ms(time.perf_counter() - started)
 
     async def associate(self):
         req = self.req
@@ -409,6 +419,9 @@ class _Probe:
             self.log.add("warn", "ASSOC: PDV receive length %d is odd (using %d)" % (req.max_pdu, self.max_pdu))
         if self.log.enabled("debug"):
             self.log.add("debug", "Request Parameters:\n" + association_dump("RQ", self._our_identity(), {}, self.contexts))
+        if req.tls is not None:
+            for warning in req.tls.config.warnings:  # echoscu's warnings while it sets up TLS
+                self.log.add("warn", warning)
         self.log.add("info", "Requesting Association")
         phase = "association"
         try:
@@ -441,11 +454,17 @@ class _Probe:
             if phase == "echo":
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 self.log.add("info", "Peer Aborted Association")
+        except ssl.SSLError as exc:  # a TLS alert after the handshake, e.g. the peer refusing our certificate
+            outcome, exit_code = "tls_error", 1 if phase == "association" else 0
+            reason, condition, _detail = _tls.classify_ssl_error(exc)
         except OSError as exc:
             outcome, exit_code = "peer_aborted", 1 if phase == "association" else 0
             reason = "TCP I/O Error (%s)" % (os.strerror(exc.errno) if exc.errno else exc)
         except Exception as exc:  # pylint: disable=broad-except  # a probe reports, it never raises
             outcome, reason, exit_code = "protocol_error", "unexpected %s: %s" % (type(exc).__name__, exc), 1
+        if outcome == "peer_aborted" and self.tls is not None and not self.assoc["established"] and self.assoc["abort"] is None:
+            # TLS 1.3 gives the peer's verdict on our certificate after our side of the handshake: a reset here is that verdict
+            outcome, reason = "tls_error", _tls.closed_after_handshake(reason)
         if outcome != "success":
             self._log_failure(phase, outcome, condition or reason, exit_code)
         self.close()
