@@ -73,7 +73,8 @@ options:
   log_config:
     description:
       - A Python C(logging.config.fileConfig) file, applied where the module runs (echoscu C(-lc) takes a log4cplus file instead).
-      - The transcript is sent to the logger C(dicom.network.echo) with the levels of O(log_level), whatever O(log_level) says.
+      - Every transcript line, at every level, is sent to the logger C(dicom.network.echo) (V(trace) as level 5); the file decides what
+        is kept and where it goes. O(log_level) still chooses what RV(log) returns.
     type: path
   endpoints:
     description:
