@@ -133,12 +133,16 @@ def resolve_uid(value, kind=None, option="value"):
         if len(text) > 64:
             raise RequestError("%s: %r is longer than the 64 characters of a DICOM UID" % (option, text))
         uid = text
+    elif re.match(r"^[0-9.]+$", text):
+        raise RequestError("%s: %r is not a valid UID: numbers without leading zeros, separated by single dots" % (option, text))
     elif text in exact:
         uid = exact[text]
     else:
         matches = folded.get(_fold(text), set())
         if kind is not None:
             matches = {uid for uid in matches if entries[uid].kind in _KINDS[kind][1]} or matches
+        if len(matches) > 1:
+            matches = {uid for uid in matches if not entries[uid].retired} or matches
         if len(matches) > 1:
             raise RequestError("%s: %r is ambiguous: it may mean %s" % (option, text, ", ".join(sorted(matches))))
         if not matches:
@@ -322,7 +326,8 @@ def merge(name, mode, abstract_syntaxes, transfer_syntaxes, plan, results):
                 union.append(syntax)
         results_count = {}
         for context in mine:
-            results_count[context["result"]] = results_count.get(context["result"], 0) + 1
+            if context["result"] is not None:  # None: the association never got that far
+                results_count[context["result"]] = results_count.get(context["result"], 0) + 1
         supported = None
         if accepted:
             supported = True
