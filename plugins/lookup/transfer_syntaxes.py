@@ -225,9 +225,10 @@ _raw:
     abstract_syntaxes:
       description:
         - Keyed by abstract syntax UID, each with C(uid), C(name), C(keyword), C(accepted_transfer_syntaxes) (UIDs),
-          C(abstract_syntax_supported) (true when something was accepted, false when every context came back
-          C(abstract-syntax-not-supported), else null), C(results) (how many contexts got each result), and C(transfer_syntaxes),
-          per proposed syntax C(uid), C(name), C(keyword), C(accepted) and C(result) (the context's result in O(mode=discover), null in O(mode=echoscu)).
+          C(results) (how many contexts got each result), and C(transfer_syntaxes), per proposed syntax C(uid), C(name), C(keyword),
+          C(accepted) and C(result) (the context's result in O(mode=discover), null in O(mode=echoscu)).
+        - Take a refusal's result as the peer's word, not as a diagnosis; Orthanc 1.10 and other DCMTK 3.6 based acceptors answer
+          C(abstract-syntax-not-supported) for a transfer syntax they do not know, even for a SOP class they do support.
       type: dict
     peer:
       description: The peer's C(implementation_class_uid), C(implementation_version_name) and C(max_pdu); null if no association was established.
@@ -292,7 +293,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self._refuse_unknown(kwargs)
-        self.set_options(var_options=variables, direct=kwargs)
+        self.set_options(var_options=self._option_variables(variables), direct=kwargs)
         terms = flatten_terms(terms)
         if not terms:
             raise AnsibleLookupError("dicom.network.transfer_syntaxes needs at least one peer, [AET@]host[:port] or a dict")
@@ -324,6 +325,17 @@ class LookupModule(LookupBase):
         if unknown:
             raise AnsibleLookupError("dicom.network.transfer_syntaxes: unknown option%s %s (known: %s)" % (
                 "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(known - {"_terms"}))))
+
+    def _option_variables(self, variables):
+        """The variables our options read (ansible_dicom_*), templated: a lookup gets them raw, so
+        ``ansible_dicom_port: "{{ pacs.port }}"`` would otherwise arrive as that text."""
+        if not variables:
+            return variables
+        names = {source["name"] for definition in self.option_definitions.values() for source in definition.get("vars") or ()}
+        wanted = {name: variables[name] for name in names if name in variables}
+        if not wanted or self._templar is None:
+            return wanted
+        return {name: self._templar.template(value) for name, value in wanted.items()}
 
     def _association_values(self):
         """The association, timeout and TLS options this lookup documents, as _request.build_request() takes them."""

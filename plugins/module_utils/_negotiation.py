@@ -328,17 +328,11 @@ def merge(name, mode, abstract_syntaxes, transfer_syntaxes, plan, results):
         for context in mine:
             if context["result"] is not None:  # None: the association never got that far
                 results_count[context["result"]] = results_count.get(context["result"], 0) + 1
-        supported = None
-        if accepted:
-            supported = True
-        elif mine and all(context["result"] == "abstract-syntax-not-supported" for context in mine):
-            supported = False
         proposed = transfer_syntaxes if mode == "discover" else (mine[0]["proposed_transfer_syntaxes"] if mine else [])
         by_syntax = {context["proposed_transfer_syntaxes"][0]: context["result"] for context in mine} if mode == "discover" else {}
         entry = describe(abstract)
         entry.update(
             accepted_transfer_syntaxes=accepted,
-            abstract_syntax_supported=supported,
             results=results_count,
             transfer_syntaxes=[dict(describe(syntax), accepted=syntax in accepted, result=by_syntax.get(syntax)) for syntax in proposed],
         )

@@ -114,7 +114,7 @@ def test_unsupported_sop_class_is_an_empty_answer(scp):
     port = scp([(VERIFICATION, [IMPLICIT])])
     detail = query("127.0.0.1:%d" % port, abstract_syntax="CTImageStorage", detail=True)[0]
     assert detail["success"] and detail["accepted_transfer_syntaxes"] == []
-    assert detail["abstract_syntaxes"][CT]["abstract_syntax_supported"] is False
+    assert detail["abstract_syntaxes"][CT]["results"] == {"abstract-syntax-not-supported": 53}
     assert detail["associations"][0]["outcome"] == "no_acceptable_context"
     assert query("127.0.0.1:%d" % port, abstract_syntax="CTImageStorage") == [[]]
 

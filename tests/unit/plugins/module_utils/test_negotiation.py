@@ -226,7 +226,7 @@ def test_merge_two_associations_three_abstract_syntaxes():
     assert len(detail["presentation_contexts"]) == 159
     assert detail["presentation_contexts"][128]["association"] == 2 and detail["presentation_contexts"][128]["id"] == 1
     ct = detail["abstract_syntaxes"][CT]
-    assert ct["name"] == "CT Image Storage" and ct["abstract_syntax_supported"] is True
+    assert ct["name"] == "CT Image Storage"
     assert ct["results"] == {"acceptance": 2, "transfer-syntaxes-not-supported": 51}
     j2k = next(entry for entry in ct["transfer_syntaxes"] if entry["uid"] == J2K_LOSSLESS)
     assert j2k == {"uid": J2K_LOSSLESS, "name": "JPEG 2000 Image Compression (Lossless Only)", "keyword": "JPEG2000Lossless",
@@ -242,7 +242,7 @@ def test_merge_nothing_accepted_is_an_answer():
         context["result"] = "abstract-syntax-not-supported"
     detail = merge("X@h:1", "discover", [CT], [IMPLICIT, EXPLICIT], plan, [result])
     assert detail["success"] and simple_answer(detail) == []
-    assert detail["abstract_syntaxes"][CT]["abstract_syntax_supported"] is False
+    assert detail["abstract_syntaxes"][CT]["results"] == {"abstract-syntax-not-supported": 2}
     assert detail["msg"] == "X@h:1 accepts 0 of 2 proposed transfer syntaxes for CT Image Storage (1 association)"
 
 
