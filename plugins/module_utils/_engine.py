@@ -259,7 +259,7 @@ class _Probe:
                       "implementation_version_name": peer["implementation_version_name"], "max_pdu": peer["max_pdu"]}
             self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts))
         # The echo goes on the first accepted Verification context in the order the AC lists them.
-        order = [context_id for context_id, (result, _s) in peer["contexts"].items() if result == 0]
+        order = [context_id for context_id, (result, _syntax) in peer["contexts"].items() if result == 0]
         if not order:
             self.log.add("fatal", "No Acceptable Presentation Contexts")
             raise _Failure("no_acceptable_context", "No Acceptable Presentation Contexts")
@@ -527,7 +527,7 @@ async def probe_all_async(requests, concurrency=64, sink=None, on_result=None):
             if on_result is not None:
                 on_result(index, result)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(requests))))))
+    await asyncio.gather(*(worker() for _worker in range(max(1, min(concurrency, len(requests))))))
     return results
 
 
