@@ -21,7 +21,7 @@ options:
     default: 104
   ip_protocol:
     description:
-      - Address family used to resolve O(host) (echoscu C(-i4), C(-i6), C(-i0)).
+      - Address family used to resolve the peer's host name (echoscu C(-i4), C(-i6), C(-i0)).
       - V(ipv4) resolves IPv4 addresses only, V(ipv6) IPv6 only, V(auto) lets the resolver decide and tries each address in turn.
       - An IP literal is always used as given.
     type: str

@@ -177,6 +177,8 @@ EXAMPLES = r"""
       {{ item.name }}: {{ item.peer.implementation_version_name }} accepts
       {{ item.accepted_transfer_syntaxes | map('dicom.network.ts_name') | join(', ') }}
   loop: "{{ negotiation }}"
+  loop_control:
+    label: "{{ item.name }}"
 
 # What would `echoscu -pts 5 -ppc 3` get?
 - name: echoscu's layout instead of discovery

@@ -150,8 +150,8 @@ def resolve_uid(value, kind=None, option="value"):
         uid = matches.pop()
     entry = entries.get(uid)
     if kind is not None and entry is not None and entry.kind not in _KINDS[kind][1]:
-        raise RequestError("%s: %s (%s) is a %s, not %s" % (option, text, entry.name if text != entry.name else uid,
-                                                             entry.kind, _KINDS[kind][0]))
+        described = entry.name if text != entry.name else uid
+        raise RequestError("%s: %s (%s) is a %s, not %s" % (option, text, described, entry.kind, _KINDS[kind][0]))
     return uid
 
 
@@ -346,8 +346,8 @@ def merge(name, mode, abstract_syntaxes, transfer_syntaxes, plan, results):
                 name, len(per_abstract[abstract]["accepted_transfer_syntaxes"]), len(per_abstract[abstract]["transfer_syntaxes"]),
                 uid_label(abstract))
         else:
-            msg = "%s accepts %s" % (name, ", ".join("%d for %s" % (len(entry["accepted_transfer_syntaxes"]), uid_label(uid))
-                                                      for uid, entry in per_abstract.items()))
+            counts = ["%d for %s" % (len(entry["accepted_transfer_syntaxes"]), uid_label(uid)) for uid, entry in per_abstract.items()]
+            msg = "%s accepts %s" % (name, ", ".join(counts))
         msg += " (%d association%s)" % (len(plan), "" if len(plan) == 1 else "s")
     else:
         failure = failure or first

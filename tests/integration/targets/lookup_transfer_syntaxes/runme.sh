@@ -36,7 +36,7 @@ peers() { (cd "$collection" && "$python" -m tests.peers "$@"); }
 v6_pid=""
 cleanup() {
     status=$?
-    [[ -n "$v6_pid" ]] && kill "$v6_pid" 2>/dev/null || true
+    if [[ -n "$v6_pid" ]]; then kill "$v6_pid" 2>/dev/null || true; fi
     peers stop-all --dir "$state" >/dev/null 2>&1 || true
     if [[ $status -ne 0 ]]; then
         for log in "$state"/*.log "$extra"/*.log; do [[ -f "$log" ]] && { echo "== $log"; tail -n 20 "$log"; }; done

@@ -21,6 +21,7 @@ from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.loader import lookup_loader  # noqa: E402
 
 from ansible_collections.dicom.network.plugins.module_utils import _engine, _pdu  # noqa: E402
+from ansible_collections.dicom.network.plugins.module_utils._request import OPTIONS  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES  # noqa: E402
 
 VERIFICATION = "1.2.840.10008.1.1"
@@ -82,6 +83,14 @@ def warnings(monkeypatch):
     module = sys.modules[type(_lookup()).__module__]
     monkeypatch.setattr(module.display, "warning", lambda msg, *args, **kwargs: seen.append(msg))
     return seen
+
+
+def test_the_lookup_takes_every_association_option_of_the_module():
+    """A guard for option rows added to _request.OPTIONS later (the TLS options): the lookup passes them
+    through without a code change, but only once its documentation declares them (extend the doc fragment)."""
+    per_association = {name for name, spec in OPTIONS.items() if spec.get("endpoint")} - {"host", "repeat", "abort", "log_level"}
+    missing = per_association - set(_lookup().option_definitions)
+    assert not missing, "add the doc fragment documenting %s to the lookup's extends_documentation_fragment" % ", ".join(sorted(missing))
 
 
 # ---- discovery ----------------------------------------------------------------------------------
@@ -205,7 +214,8 @@ def test_closed_port_names_the_endpoint_and_the_outcome(closed_port):
 
 def test_rejected_called_aet(scp):
     port = scp([(VERIFICATION, [IMPLICIT])], title="RIGHT", require_called_aet=True)
-    with pytest.raises(AnsibleLookupError, match=r"WRONG@127\.0\.0\.1:%d: association rejected .*Called AE Title Not Recogni[sz]ed \(association_rejected\)" % port):
+    expected = r"WRONG@127\.0\.0\.1:%d: association rejected .*Called AE Title Not Recogni[sz]ed \(association_rejected\)" % port
+    with pytest.raises(AnsibleLookupError, match=expected):
         query("WRONG@127.0.0.1:%d" % port)
     detail = query("WRONG@127.0.0.1:%d" % port, on_error="ignore", detail=True)[0]
     assert detail["success"] is False and detail["outcome"] == "association_rejected"
@@ -229,7 +239,8 @@ def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
         raise AssertionError("the network was used")
 
     monkeypatch.setattr(_engine, "probe_async", no_network)
-    with pytest.raises(AnsibleLookupError, match="abstract_syntax: 'CTImageStorag' is neither a UID nor a known DICOM keyword or name; did you mean CTImageStorage"):
+    expected = "abstract_syntax: 'CTImageStorag' is neither a UID nor a known DICOM keyword or name; did you mean CTImageStorage"
+    with pytest.raises(AnsibleLookupError, match=expected):
         query("127.0.0.1:%d" % closed_port, abstract_syntax="CTImageStorag")
     with pytest.raises(AnsibleLookupError, match=r"transfer_syntaxes\[1\]: CTImageStorage \(CT Image Storage\) is a SOP Class, not a transfer syntax"):
         query("127.0.0.1:%d" % closed_port, transfer_syntaxes=["JPEG2000", "CTImageStorage"])
