@@ -23,6 +23,7 @@ from ansible.plugins.loader import lookup_loader  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils import _engine, _pdu  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._request import OPTIONS  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES  # noqa: E402
+from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer  # noqa: E402
 
 VERIFICATION = "1.2.840.10008.1.1"
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -232,6 +233,23 @@ def test_every_failure_is_named_and_the_others_still_answer(scp, closed_port, wa
     del warnings[:]
     assert query(*terms, on_error="ignore") == [[IMPLICIT], None, None]
     assert warnings == []
+
+
+def test_a_peer_that_never_answers_the_release_still_answered_the_question(warnings):
+    with FaultyPeer("no_release_reply") as peer:
+        started = time.monotonic()
+        detail = query("127.0.0.1:%d" % peer.port, acse_timeout=1, detail=True)[0]
+        took = time.monotonic() - started
+    assert detail["success"] and detail["accepted_transfer_syntaxes"] == [IMPLICIT, EXPLICIT]
+    assert detail["associations"][0]["outcome"] == "release_failed" and took < 2.5
+    assert len(warnings) == 1 and "answered, but" in warnings[0] and "no A-RELEASE-RP within acse_timeout (1s)" in warnings[0]
+
+
+def test_aborting_and_silent_peers_are_classified(closed_port):
+    with FaultyPeer("abort_assoc") as aborting, FaultyPeer("silent") as silent, FaultyPeer("garbage") as garbage:
+        answer = query(*["127.0.0.1:%d" % peer.port for peer in (aborting, silent, garbage)], acse_timeout=1, on_error="ignore", detail=True)
+    assert [entry["outcome"] for entry in answer] == ["peer_aborted", "acse_timeout", "protocol_error"]
+    assert [entry["accepted_transfer_syntaxes"] for entry in answer] == [[], [], []]
 
 
 def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
