@@ -108,6 +108,9 @@ notes:
     Our implementation class UID is a C(2.25.) UUID-derived UID of this collection and our implementation version name is
     C(DICOMNET_010).
   - Run it with C(delegate_to) on a host that can reach the peers; the facts then land on the inventory host of the task.
+  - >-
+    Ansible does not apply the facts of a failed task. To keep RV(ansible_facts.dicom_echo) when a probe fails, use
+    C(failed_when: false) and decide with RV(success), or read them from the registered result.
 seealso:
   - name: DCMTK echoscu
     description: The reference behaviour.
