@@ -19,19 +19,6 @@ extra="$work/extra"
 mkdir -p "$state" "$extra"
 python="$(command -v python || command -v python3)"
 
-# pynetdicom installs its own `storescp` and `echoscu` console scripts into the virtualenv; the
-# peers and the echoscu oracle must be DCMTK's, so put the directory of DCMTK's first on PATH.
-dcmtk_bin=""
-IFS=: read -r -a path_dirs <<<"$PATH"
-for dir in "${path_dirs[@]}" /usr/bin /usr/local/bin; do
-    if [[ -x "$dir/storescp" && -x "$dir/echoscu" ]] && "$dir/storescp" --version 2>/dev/null | grep -q dcmtk; then
-        dcmtk_bin="$dir"
-        break
-    fi
-done
-[[ -n "$dcmtk_bin" ]] || { echo "DCMTK's storescp/echoscu not found (Debian: apt-get install dcmtk)" >&2; exit 1; }
-export PATH="$dcmtk_bin:$PATH"
-
 peers() { (cd "$collection" && "$python" -m tests.peers "$@"); }
 v6_pid=""
 cleanup() {
