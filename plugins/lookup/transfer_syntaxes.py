@@ -35,6 +35,7 @@ requirements:
 extends_documentation_fragment:
   - dicom.network.association
   - dicom.network.association.plugins
+  - dicom.network.tls
 options:
   _terms:
     description:
@@ -357,6 +358,7 @@ class LookupModule(LookupBase):
         default_abstract = resolve_list(abstract_option, "abstract", "abstract_syntax")
         default_syntaxes = resolve_list(syntax_option, "transfer", "transfer_syntaxes") if syntax_option is not None else None
         jobs = []
+        tls_cache = {}  # one TLS context per distinct TLS configuration, not per association
         for index, term in enumerate(terms):
             job = _Job(index)
             label = "term %d" % (index + 1)
@@ -381,7 +383,7 @@ class LookupModule(LookupBase):
             job.syntaxes = syntaxes
             merged = dict(base)
             merged.update(values)
-            job.requests = [build_request(merged, prefix=prefix, contexts=contexts, echo=False) for contexts in job.plan]
+            job.requests = [build_request(merged, prefix=prefix, contexts=contexts, echo=False, tls_cache=tls_cache) for contexts in job.plan]
             job.name = job.requests[0].name
             jobs.append(job)
         return jobs

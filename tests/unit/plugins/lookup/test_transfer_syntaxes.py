@@ -296,3 +296,18 @@ def test_environment(scp, monkeypatch):
     port = scp([(VERIFICATION, [IMPLICIT])])
     monkeypatch.setenv("ANSIBLE_DICOM_CALLING_AET", "FROMENV")
     assert query("127.0.0.1:%d" % port, detail=True)[0]["endpoint"]["calling_aet"] == "FROMENV"
+
+
+def test_tls_options_reach_the_peer(tmp_path):
+    """The lookup negotiates over TLS with the module's TLS options (doc fragment dicom.network.tls)."""
+    from ansible_collections.dicom.network.tests.peers.tls_peers import StorescpPeer  # pylint: disable=import-outside-toplevel
+    from ansible_collections.dicom.network.tests.peers.tls_pki import make_pki  # pylint: disable=import-outside-toplevel
+
+    pki = make_pki(str(tmp_path / "pki"))
+    with StorescpPeer(["+tls", pki["server.key"], pki["server.pem"], "-ic", "+xi"], cwd=str(tmp_path)) as peer:
+        term = "127.0.0.1:%d" % peer.port
+        assert query(term, tls=True, ca_files=[pki["ca.pem"]], transfer_syntaxes=[IMPLICIT, EXPLICIT]) == [[IMPLICIT]]
+        with pytest.raises(AnsibleLookupError, match="tls_error"):
+            query(term, tls=True, transfer_syntaxes=[IMPLICIT])  # no trust anchor: the server certificate does not verify
+        with pytest.raises(AnsibleLookupError):
+            query(term, transfer_syntaxes=[IMPLICIT], acse_timeout=2, socket_timeout=2)  # plain TCP to a TLS port
