@@ -81,8 +81,8 @@ options:
     description:
       - The DICOM TLS security profile (echoscu C(+pg) V(8996), C(+pm) V(8996-mod), C(+py) V(bcp195-nd), C(+px) V(bcp195),
         C(+pz) V(bcp195-ex), C(+pb) V(basic), C(+pa) V(aes), C(+pn) V(null)), with the TLS versions and ciphersuites DCMTK 3.7.0 gives them.
-      - V(8996) is DCMTK 3.7.0's default; DCMTK 3.6.7 (Debian 12) defaults to V(bcp195-nd). O(list_profiles) lists them with
-        their versions and suites and says which this machine's OpenSSL can do; a profile it cannot do (V(basic) needs 3DES,
+      - V(8996) is DCMTK 3.7.0's default; DCMTK 3.6.7 (Debian 12) defaults to V(bcp195-nd).
+        The O(dicom.network.dicom_echo#module:list_profiles) action lists them with their versions and suites and says which this machine's OpenSSL can do; a profile it cannot do (V(basic) needs 3DES,
         absent from OpenSSL 3 builds) is a clear error naming it.
     type: str
     choices: ['8996', '8996-mod', bcp195-nd, bcp195, bcp195-ex, basic, aes, 'null']
@@ -92,7 +92,7 @@ options:
       - TLS 1.2 (and older) ciphersuites by IANA name, added after the profile's own, in order (echoscu C(+cs), repeatable).
       - The profile's rules apply as in DCMTK 3.7.0. Unencrypted (NULL) suites are refused except with V(null); V(8996) also refuses
         SHA-1 MAC suites and warns about static RSA, DHE and CBC suites; V(8996-mod) and V(bcp195-ex) take no extra suites.
-        O(list_ciphers) lists the names.
+        O(dicom.network.dicom_echo#module:list_ciphers) lists the names.
       - TLS 1.3 suites cannot be chosen (nor in echoscu); OpenSSL's defaults are offered whenever the profile allows TLS 1.3.
     type: list
     elements: str
