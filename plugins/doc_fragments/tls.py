@@ -82,8 +82,9 @@ options:
       - The DICOM TLS security profile (echoscu C(+pg) V(8996), C(+pm) V(8996-mod), C(+py) V(bcp195-nd), C(+px) V(bcp195),
         C(+pz) V(bcp195-ex), C(+pb) V(basic), C(+pa) V(aes), C(+pn) V(null)), with the TLS versions and ciphersuites DCMTK 3.7.0 gives them.
       - V(8996) is DCMTK 3.7.0's default; DCMTK 3.6.7 (Debian 12) defaults to V(bcp195-nd).
-        The O(dicom.network.dicom_echo#module:list_profiles) action lists them with their versions and suites and says which this machine's OpenSSL can do; a profile it cannot do (V(basic) needs 3DES,
-        absent from OpenSSL 3 builds) is a clear error naming it.
+        The O(dicom.network.dicom_echo#module:list_profiles) action lists them with their versions and suites and says which
+        this machine's OpenSSL can do; a profile it cannot do (V(basic) needs 3DES, absent from OpenSSL 3 builds) is a clear
+        error naming it.
     type: str
     choices: ['8996', '8996-mod', bcp195-nd, bcp195, bcp195-ex, basic, aes, 'null']
     default: '8996'
