@@ -15,8 +15,8 @@ from __future__ import annotations
 import ipaddress
 import os
 
-from . import _tls
 from ._syntaxes import MAX_PROPOSE_TS, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
+from ._tls_profiles import CONFIG_OPTIONS as TLS_CONFIG_OPTIONS
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 TLS_PROFILES = ("8996", "8996-mod", "bcp195-nd", "bcp195", "bcp195-ex", "basic", "aes", "null")
@@ -66,7 +66,7 @@ OPTIONS = {
     "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
 }
 
-TLS_OPTION_NAMES = ("tls",) + _tls.CONFIG_OPTIONS + ("sni",)
+TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
 _SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
@@ -181,6 +181,7 @@ def _tls_settings(checked, prefix, tls_cache):
     values = {name: checked.pop(name) for name in TLS_OPTION_NAMES}
     if not values["tls"]:
         return None
+    from . import _tls  # pylint: disable=import-outside-toplevel  # cryptography is loaded only for TLS
     key = _tls.config_key(values)
     cached = tls_cache.get(key) if tls_cache is not None else None
     if cached is None:

@@ -36,11 +36,8 @@ except ImportError:
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-from ._tls_profiles import CIPHER_BY_IANA, IANA_BY_OPENSSL, PROFILES, TLS_VERSIONS, available_openssl_ciphers, profile_problem
+from ._tls_profiles import CONFIG_OPTIONS, CIPHER_BY_IANA, IANA_BY_OPENSSL, PROFILES, TLS_VERSIONS, available_openssl_ciphers, profile_problem
 
-# The options that make one TLS configuration; sni is per endpoint and not part of it.
-CONFIG_OPTIONS = ("private_key", "certificate", "private_key_password", "key_format", "ca_files", "ca_dirs", "crl_files",
-                  "crl_check", "tls_profile", "ciphers", "seed_file", "write_seed", "write_seed_file", "verify_peer_cert")
 # Used when neither connection_timeout nor socket_timeout bounds the TLS handshake.
 HANDSHAKE_CAP = 60
 SEED_BYTES = 1024  # what OpenSSL's RAND_write_file writes, and echoscu +ws/+wf with it

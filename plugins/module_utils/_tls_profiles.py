@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import ssl
 
+# The options that make one TLS configuration; sni is per endpoint and not part of it. Here, not in
+# _tls.py, so that validating a plain request never loads _tls and cryptography.
+CONFIG_OPTIONS = ("private_key", "certificate", "private_key_password", "key_format", "ca_files", "ca_dirs", "crl_files",
+                  "crl_check", "tls_profile", "ciphers", "seed_file", "write_seed", "write_seed_file", "verify_peer_cert")
+
 # (IANA name, OpenSSL name or None, lowest TLS version, key exchange, MAC, mode, encryption bits), in
 # DCMTK 3.7.0's table order (weakest to strongest), which is also its --list-ciphers order. "kx" is
 # DCMTK's class: RSA static RSA, DH ephemeral DHE, ECDH ephemeral ECDHE, ECDH_ECDSA/ECDH_RSA static
