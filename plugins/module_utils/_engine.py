@@ -24,6 +24,7 @@ import socket
 import ssl
 import statistics
 import struct
+import sys
 import time
 
 from . import _pdu
@@ -88,7 +89,7 @@ class _Probe:
         self.max_pdu = request.max_pdu & ~1  # DCMTK uses n-1 for an odd value and warns
         self.contexts = [
             {"id": 2 * index + 1, "abstract_syntax": abstract, "proposed_transfer_syntaxes": syntaxes,  # shared, never mutated: 10,000 results, one list
-             "result": None, "result_text": None, "transfer_syntax": None, "transfer_syntax_name": None}
+             "result": None, "transfer_syntax": None, "transfer_syntax_name": None}
             for index, (abstract, syntaxes) in enumerate(request.contexts)
         ]
         self.assoc = {"established": False, "released": False, "aborted_by": None, "rejection": None,
@@ -96,6 +97,7 @@ class _Probe:
                       "peer_implementation_class_uid": None, "peer_implementation_version_name": None}
         self.echoes = []
         self.tls = None
+        self.context_texts = {}
 
     # ---- transport -------------------------------------------------------------------------
     async def _read_exactly(self, count, timeout, stalled):
@@ -205,7 +207,7 @@ class _Probe:
                                    condition="0006:031c TCP Initialization Error: %s" % text)
                 continue
             self.sock = sock
-            self.address = sockaddr[0]
+            self.address = sys.intern(sockaddr[0])
             break
         self.timing["connect"] = _ms(time.perf_counter() - started)
         if self.sock is None:
@@ -269,7 +271,7 @@ class _Probe:
             ours = self._our_identity()
             theirs = {"implementation_class_uid": peer["implementation_class_uid"],
                       "implementation_version_name": peer["implementation_version_name"], "max_pdu": peer["max_pdu"]}
-            self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts))
+            self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts, self.context_texts))
         # The echo goes on the first accepted Verification context in the order the AC lists them.
         order = [context_id for context_id, (result, _syntax) in peer["contexts"].items() if result == 0]
         if not order:
@@ -280,7 +282,8 @@ class _Probe:
 
     def _set_context(self, context, result, syntax):
         value, text = CONTEXT_RESULTS.get(result, ("no-reason", "--Invalid Result/Reason--"))
-        context.update(result=value, result_text=text, transfer_syntax=syntax,
+        self.context_texts[context["id"]] = text  # DCMTK's wording, for the AC dump only
+        context.update(result=value, transfer_syntax=syntax,
                        transfer_syntax_name=uid_name(syntax) if syntax else None)
 
     def _rejected(self, result, source, reason):
@@ -509,7 +512,6 @@ class _Probe:
             msg = "C-ECHO to %s failed (%s): %s" % (label, outcome, reason)
         accepted_syntaxes = []
         for context in self.contexts:
-            del context["result_text"]  # only the AC dump needs DCMTK's wording
             syntax = context["transfer_syntax"]
             if syntax and syntax not in accepted_syntaxes:
                 accepted_syntaxes.append(syntax)

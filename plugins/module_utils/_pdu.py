@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import struct
+import sys
 import traceback
 import uuid
 from io import BytesIO
@@ -97,13 +98,18 @@ def parse_associate_ac(raw):
     contexts = {}
     for item in items:
         syntax = item.transfer_syntax if item.result == 0 else None
-        contexts[item.context_id] = (item.result, str(syntax) if syntax else None)
+        contexts[item.context_id] = (item.result, _shared(syntax))
+    # Interned: a batch of 10,000 results then holds each peer UID and name once, not 10,000 times.
     return {
         "max_pdu": (info.maximum_length if info is not None else None) or 0,
-        "implementation_class_uid": str(info.implementation_class_uid or "") if info is not None else "",
-        "implementation_version_name": (info.implementation_version_name or None) if info is not None else None,
+        "implementation_class_uid": _shared(info.implementation_class_uid) or "" if info is not None else "",
+        "implementation_version_name": _shared(info.implementation_version_name) if info is not None else None,
         "contexts": contexts,
     }
+
+
+def _shared(value):
+    return sys.intern(str(value)) if value else None
 
 
 def parse_associate_rj(raw):

@@ -12,6 +12,7 @@ before any of that is loaded.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 
@@ -199,6 +200,13 @@ def _tls_settings(checked, prefix, tls_cache):
     return _tls.TLSRequest(cached, sni)
 
 
+@functools.lru_cache(maxsize=None)
+def echoscu_contexts(propose_ts, propose_pc):
+    """echoscu's layout (-pts/-ppc): propose_pc identical Verification contexts. One immutable object per
+    layout, shared by every request that uses it, so 10,000 endpoints do not hold 10,000 copies."""
+    return ((VERIFICATION_SOP_CLASS, tuple(proposed_transfer_syntaxes(propose_ts))),) * propose_pc
+
+
 def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     """Validate one endpoint's option values (names or aliases) into an EchoRequest.
 
@@ -225,8 +233,7 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     for name in ("calling_aet", "called_aet"):
         validate_ae_title(prefix + name, checked[name])
     if contexts is None:
-        syntaxes = proposed_transfer_syntaxes(checked["propose_ts"])
-        contexts = [(VERIFICATION_SOP_CLASS, syntaxes)] * checked["propose_pc"]
+        contexts = echoscu_contexts(checked["propose_ts"], checked["propose_pc"])
     elif not 1 <= len(contexts) <= 128:
         raise RequestError("%sbetween 1 and 128 presentation contexts fit in one association, got %d" % (prefix, len(contexts)))
     del checked["propose_ts"], checked["propose_pc"]

@@ -95,12 +95,12 @@ def max_send_pdv(peer_max_pdu):
     return (limit & ~1) - 12
 
 
-def association_dump(kind, ours, theirs, contexts):
+def association_dump(kind, ours, theirs, contexts, states=None):
     """The A-ASSOCIATE-RQ or -AC dump of echoscu -d (echoscu-semantics.md 5.2), as one string.
 
     ``ours``: implementation_class_uid, implementation_version_name, calling_aet, called_aet,
     max_pdu. ``theirs``: the same keys from the AC (empty for the RQ dump). ``contexts``: the
-    result's presentation_contexts list.
+    result's presentation_contexts list; ``states`` maps context ID to DCMTK's result text (AC dump).
     """
     lines = [
         "====================== BEGIN A-ASSOCIATE-%s =====================" % kind,
@@ -117,7 +117,7 @@ def association_dump(kind, ours, theirs, contexts):
         "Presentation Contexts:",
     ]
     for context in contexts:
-        state = "Proposed" if kind == "RQ" else context["result_text"]
+        state = "Proposed" if kind == "RQ" else states[context["id"]]
         lines.append("  Context ID:        %d (%s)" % (context["id"], state))
         lines.append("    Abstract Syntax: %s" % dump_name(context["abstract_syntax"]))
         lines.append("    Proposed SCP/SCU Role: Default")

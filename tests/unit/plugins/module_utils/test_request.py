@@ -28,13 +28,13 @@ def test_defaults_are_echoscus():
     assert (request.port, request.calling_aet, request.called_aet) == (104, "ECHOSCU", "ANY-SCP")
     assert (request.socket_timeout, request.acse_timeout, request.connection_timeout, request.dimse_timeout) == (60, 30, None, None)
     assert request.max_pdu == 16384 and request.repeat == 1 and request.abort is False
-    assert request.contexts == [(VERIFICATION_SOP_CLASS, ["1.2.840.10008.1.2"])]
+    assert request.contexts == ((VERIFICATION_SOP_CLASS, ("1.2.840.10008.1.2",)),)
 
 
 def test_propose_ts_and_pc_lay_out_like_echoscu():
     request = one(host="h", propose_ts=53, propose_pc=128)
     assert len(request.contexts) == 128
-    assert all(context == (VERIFICATION_SOP_CLASS, [uid for uid, _n, _k in ECHOSCU_TRANSFER_SYNTAXES]) for context in request.contexts)
+    assert all(context == (VERIFICATION_SOP_CLASS, tuple(uid for uid, _n, _k in ECHOSCU_TRANSFER_SYNTAXES)) for context in request.contexts)
     # the 3.7.0 order, not the manual page's: entry 4 is Encapsulated Uncompressed, 25 Deflated Image Frame
     assert request.contexts[0][1][3] == "1.2.840.10008.1.2.1.98"
     assert request.contexts[0][1][24] == "1.2.840.10008.1.2.8.1"
