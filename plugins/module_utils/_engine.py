@@ -259,7 +259,7 @@ class _Probe:
                       "implementation_version_name": peer["implementation_version_name"], "max_pdu": peer["max_pdu"]}
             self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts))
         # The echo goes on the first accepted Verification context in the order the AC lists them.
-        order = [context_id for context_id, (result, _s) in peer["contexts"].items() if result == 0]
+        order = [context_id for context_id, (result, _syntax) in peer["contexts"].items() if result == 0]
         if not order:
             self.log.add("fatal", "No Acceptable Presentation Contexts")
             raise _Failure("no_acceptable_context", "No Acceptable Presentation Contexts")
@@ -382,15 +382,13 @@ class _Probe:
         finally:
             self.timing["release"] = _ms(time.perf_counter() - started)
 
-    async def abort(self, announce=True):
-        if announce:
-            self.log.add("info", "Aborting Association")
+    def abort(self):
+        """Send A-ABORT; a transport already gone is no error here, the connection ends either way."""
         try:
             self.writer.write(_pdu.fixed_pdu("abort"))
         except (OSError, RuntimeError):
-            return False
+            return
         self.assoc["aborted_by"] = self.assoc["aborted_by"] or "us"
-        return True
 
     # ---- driver ----------------------------------------------------------------------------
     def _our_identity(self):
@@ -416,7 +414,8 @@ class _Probe:
             phase = "release"
             if req.abort and status_failure is None:
                 started_abort = time.perf_counter()
-                await self.abort()
+                self.log.add("info", "Aborting Association")
+                self.abort()
                 self.timing["release"] = _ms(time.perf_counter() - started_abort)
             else:
                 await self.release()
@@ -454,20 +453,16 @@ class _Probe:
             if outcome not in ("association_rejected", "no_acceptable_context"):
                 self.log.add("fatal", "Association Request Failed: %s" % condition)
             if self.assoc["established"] and self.writer is not None:
-                self.writer.write(_pdu.fixed_pdu("abort"))  # be polite: echoscu just drops the socket here
-                self.assoc["aborted_by"] = "us"
+                self.abort()  # be polite: echoscu just drops the socket here
         elif phase == "echo" and exit_code == 70 and self.writer is not None:
             if outcome != "protocol_error" or "release" not in condition:
                 self.log.add("error", "Echo SCU Failed: %s" % condition)
-            self.writer.write(_pdu.fixed_pdu("abort"))
             self.log.add("info", "Aborting Association")
-            self.assoc["aborted_by"] = "us"
+            self.abort()
         elif phase == "echo" and outcome == "dimse_timeout" and self.writer is not None:
-            self.writer.write(_pdu.fixed_pdu("abort"))
-            self.assoc["aborted_by"] = "us"
+            self.abort()
         elif phase == "release" and self.writer is not None and self.assoc["aborted_by"] is None:
-            self.writer.write(_pdu.fixed_pdu("abort"))
-            self.assoc["aborted_by"] = "us"
+            self.abort()
 
     def _result(self, outcome, reason, exit_code):
         req = self.req
@@ -532,7 +527,7 @@ async def probe_all_async(requests, concurrency=64, sink=None, on_result=None):
             if on_result is not None:
                 on_result(index, result)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(requests))))))
+    await asyncio.gather(*(worker() for _worker in range(max(1, min(concurrency, len(requests))))))
     return results
 
 

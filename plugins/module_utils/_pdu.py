@@ -139,7 +139,10 @@ def echo_rq(message_id, context_id, max_send_pdu):
 @functools.lru_cache(maxsize=None)
 def fixed_pdu(kind):
     """The encoded A-RELEASE-RQ, A-RELEASE-RP or A-ABORT (source 0, reason 0)."""
-    return {"release_rq": A_RELEASE_RQ, "release_rp": A_RELEASE_RP, "abort": A_ABORT_RQ}[kind]().encode()
+    pdu = {"release_rq": A_RELEASE_RQ, "release_rp": A_RELEASE_RP, "abort": A_ABORT_RQ}[kind]()
+    if kind == "abort":
+        pdu.source, pdu.reason_diagnostic = 0, 0  # service user, reason not specified
+    return pdu.encode()
 
 
 class ResponseAssembler:

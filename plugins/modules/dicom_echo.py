@@ -16,11 +16,7 @@ description:
     time of every echo, the time of every phase, the transcript in echoscu's format and what C(echoscu) would have exited with.
   - Probes many endpoints concurrently in one task with O(endpoints).
   - It never changes anything (RV(changed) is always false).
-  - 'Where each echoscu option went: C(peer port) -> O(host), O(port); C(-i4 -i6 -i0) -> O(ip_protocol); C(-aet) -> O(calling_aet);
-    C(-aec) -> O(called_aet); C(-pts) -> O(propose_ts); C(-ppc) -> O(propose_pc); C(-to) -> O(connection_timeout);
-    C(-ts) -> O(socket_timeout); C(-ta) -> O(acse_timeout); C(-td) -> O(dimse_timeout); C(-pdu) -> O(max_pdu); C(--repeat) -> O(repeat);
-    C(--abort) -> O(abort); C(-q -v -d -ll) -> O(log_level); C(-lc) -> O(log_config); C(--help) -> C(ansible-doc dicom.network.dicom_echo);
-    C(--version) -> the collection version; C(--arguments) -> the task result's C(invocation); C(@file) command files -> vars files.'
+  - Where each echoscu option went is listed in the notes below.
 author:
   - dicom.network maintainers (@dicom-network)
 requirements:
@@ -66,7 +62,8 @@ options:
     default: false
   log_level:
     description:
-      - Which transcript lines RV(log) returns, in echoscu's format (C(I: Requesting Association), ...): the lines at this level and above.
+      - >-
+        Which transcript lines RV(log) returns, in echoscu's format (C(I: Requesting Association), ...), the lines at this level and above.
       - V(info) is echoscu C(-v), V(debug) is C(-d) and adds the association dumps, V(fatal) is C(-q); V(trace) adds one line per PDU.
     type: str
     choices: [fatal, error, warn, info, debug, trace]
@@ -91,13 +88,25 @@ options:
     type: int
     default: 64
 notes:
-  - Failure is honest: the task fails unless the association was established, every C-ECHO returned status 0x0000 and the release
+  - >-
+    Where each echoscu option went.
+    C(peer) and C(port) are O(host) and O(port); C(-i4), C(-i6), C(-i0) are O(ip_protocol); C(-aet) is O(calling_aet);
+    C(-aec) is O(called_aet); C(-pts) is O(propose_ts); C(-ppc) is O(propose_pc); C(-to) is O(connection_timeout);
+    C(-ts) is O(socket_timeout); C(-ta) is O(acse_timeout); C(-td) is O(dimse_timeout); C(-pdu) is O(max_pdu);
+    C(--repeat) is O(repeat); C(--abort) is O(abort); C(-q), C(-v), C(-d), C(-ll) are O(log_level); C(-lc) is O(log_config).
+    C(--help) is C(ansible-doc dicom.network.dicom_echo), C(--version) is the collection version, C(--arguments) is the
+    task result's C(invocation), and C(@file) command files are Ansible vars files.
+  - >-
+    Failure is honest. The task fails unless the association was established, every C-ECHO returned status 0x0000 and the release
     (or the requested abort) completed. A non-Success status, a peer abort during the echo and a response timeout fail the task
     although echoscu exits 0 for them; RV(echoscu_exit_code) says what echoscu would have returned.
   - Bad option values fail before any network traffic, with a message that names the option.
-  - The module resolves host names itself per O(ip_protocol), sets C(TCP_NODELAY) and C(TCP_QUICKACK) so reported times are the network's,
-    and bounds every phase by its timeout, so a peer that stalls in the middle of a PDU cannot hang the task.
-  - Our implementation class UID is a C(2.25.) UUID-derived UID of this collection and our implementation version name is C(DICOMNET_010).
+  - >-
+    The module resolves host names itself per O(ip_protocol), sets C(TCP_NODELAY) and C(TCP_QUICKACK) so reported times are the
+    network's, and bounds every phase by its timeout, so a peer that stalls in the middle of a PDU cannot hang the task.
+  - >-
+    Our implementation class UID is a C(2.25.) UUID-derived UID of this collection and our implementation version name is
+    C(DICOMNET_010).
   - Run it with C(delegate_to) on a host that can reach the peers; the facts then land on the inventory host of the task.
 seealso:
   - name: DCMTK echoscu
@@ -158,7 +167,7 @@ success:
   returned: always (one probe)
   type: bool
 msg:
-  description: One line saying what happened, for example C(C-ECHO to STORESCP@10.0.0.5:104 succeeded: 1/1 echoes, 0.41 ms).
+  description: "One line saying what happened, for example C(C-ECHO to STORESCP@10.0.0.5:104 succeeded: 1/1 echoes, 0.41 ms)."
   returned: always
   type: str
 outcome:
@@ -179,20 +188,47 @@ endpoint:
   returned: always (one probe)
   type: dict
   contains:
-    host: {description: The host as given., type: str, returned: always}
-    port: {description: The port., type: int, returned: always}
-    address: {description: The address actually connected to, null when no connection was made., type: str, returned: always}
-    ip_protocol: {description: The address family option used., type: str, returned: always}
-    calling_aet: {description: Our AE title., type: str, returned: always}
-    called_aet: {description: The peer's AE title as called., type: str, returned: always}
+    host:
+      description: The host as given.
+      type: str
+      returned: always
+    port:
+      description: The port.
+      type: int
+      returned: always
+    address:
+      description: The address actually connected to, null when no connection was made.
+      type: str
+      returned: always
+    ip_protocol:
+      description: The address family option used.
+      type: str
+      returned: always
+    calling_aet:
+      description: Our AE title.
+      type: str
+      returned: always
+    called_aet:
+      description: The peer's AE title as called.
+      type: str
+      returned: always
 association:
   description: The association as negotiated.
   returned: always (one probe)
   type: dict
   contains:
-    established: {description: Whether the peer accepted the association., type: bool, returned: always}
-    released: {description: Whether the association was released with A-RELEASE., type: bool, returned: always}
-    aborted_by: {description: V(us) or V(peer) when the association ended in an A-ABORT, else null., type: str, returned: always}
+    established:
+      description: Whether the peer accepted the association.
+      type: bool
+      returned: always
+    released:
+      description: Whether the association was released with A-RELEASE.
+      type: bool
+      returned: always
+    aborted_by:
+      description: V(us) or V(peer) when the association ended in an A-ABORT, else null.
+      type: str
+      returned: always
     rejection:
       description:
         - The A-ASSOCIATE-RJ as numbers (C(result), C(source), C(reason)) and echoscu's texts (C(result_text), C(source_text),
@@ -203,28 +239,59 @@ association:
       description: The peer's A-ABORT, C(source) and C(reason) as numbers and texts (C(source_text), C(reason_text)), or null.
       type: dict
       returned: always
-    our_max_pdu: {description: The maximum PDU size we announced., type: int, returned: always}
-    peer_max_pdu: {description: The peer's maximum PDU size (0 means unlimited), null before an answer., type: int, returned: always}
-    max_send_pdv: {description: What echoscu prints as Max Send PDV., type: int, returned: always}
-    peer_implementation_class_uid: {description: The peer's implementation class UID., type: str, returned: always}
-    peer_implementation_version_name: {description: The peer's implementation version name or null., type: str, returned: always}
+    our_max_pdu:
+      description: The maximum PDU size we announced.
+      type: int
+      returned: always
+    peer_max_pdu:
+      description: The peer's maximum PDU size (0 means unlimited), null before an answer.
+      type: int
+      returned: always
+    max_send_pdv:
+      description: What echoscu prints as Max Send PDV.
+      type: int
+      returned: always
+    peer_implementation_class_uid:
+      description: The peer's implementation class UID.
+      type: str
+      returned: always
+    peer_implementation_version_name:
+      description: The peer's implementation version name or null.
+      type: str
+      returned: always
 presentation_contexts:
   description: One entry per proposed presentation context.
   returned: always (one probe)
   type: list
   elements: dict
   contains:
-    id: {description: The presentation context ID (1, 3, 5, ...)., type: int, returned: always}
-    abstract_syntax: {description: The abstract syntax UID., type: str, returned: always}
-    proposed_transfer_syntaxes: {description: The transfer syntax UIDs proposed., type: list, elements: str, returned: always}
+    id:
+      description: The presentation context ID (1, 3, 5, ...).
+      type: int
+      returned: always
+    abstract_syntax:
+      description: The abstract syntax UID.
+      type: str
+      returned: always
+    proposed_transfer_syntaxes:
+      description: The transfer syntax UIDs proposed.
+      type: list
+      elements: str
+      returned: always
     result:
       description:
         - V(acceptance), V(user-rejection), V(no-reason), V(abstract-syntax-not-supported), V(transfer-syntaxes-not-supported),
           or null when the association was not answered.
       type: str
       returned: always
-    transfer_syntax: {description: The accepted transfer syntax UID or null., type: str, returned: always}
-    transfer_syntax_name: {description: Its name or null., type: str, returned: always}
+    transfer_syntax:
+      description: The accepted transfer syntax UID or null.
+      type: str
+      returned: always
+    transfer_syntax_name:
+      description: Its name or null.
+      type: str
+      returned: always
 accepted_transfer_syntaxes:
   description: The transfer syntax UIDs accepted in any context, in first-seen order.
   returned: always (one probe)
@@ -236,10 +303,22 @@ echoes:
   type: list
   elements: dict
   contains:
-    message_id: {description: The message ID., type: int, returned: always}
-    status: {description: The DIMSE status (0 is Success)., type: int, returned: always}
-    status_text: {description: The status in words., type: str, returned: always}
-    rtt_ms: {description: Milliseconds from sending the request to the whole response., type: float, returned: always}
+    message_id:
+      description: The message ID.
+      type: int
+      returned: always
+    status:
+      description: The DIMSE status (0 is Success).
+      type: int
+      returned: always
+    status_text:
+      description: The status in words.
+      type: str
+      returned: always
+    rtt_ms:
+      description: Milliseconds from sending the request to the whole response.
+      type: float
+      returned: always
 rtt_ms:
   description: C(min), C(avg), C(max), C(stdev) of the echoes' round-trip times in milliseconds, null without an echo.
   returned: always (one probe)

@@ -1,0 +1,162 @@
+# dicom.network -- build and test harness.
+#
+#   make test         what CI runs: deps, sanity, units, integration, lint (stops at the first failure)
+#   make sanity       ansible-test sanity       (no tests/sanity/ignore-*.txt allowed)
+#   make units        ansible-test units
+#   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
+#   make lint         ansible-lint --profile production on roles/ and playbooks/
+#   make deps         .venv, Debian packages, offline pip bootstrap for ansible-test
+#   make clean        remove .build/ and tests/output/ (make distclean also removes .venv/)
+#
+# Works from a fresh Debian/Ubuntu machine with Python >= 3.11: everything it needs comes
+# from PyPI and the distribution's apt repositories (README.md, "Commands").
+
+# bash with errexit/pipefail for every recipe line: a failing command in a pipe must fail.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# `make test` must run its steps in order and stop at the first failure, even under -j.
+.NOTPARALLEL:
+.DELETE_ON_ERROR:
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+# ansible-test insists on running from .../ansible_collections/<namespace>/<name>
+# (ansible-notes c.1), but the repository root is the collection root: we test a copy,
+# kept in sync by hacking/sync-build-tree.py (git-visible files only, stale files removed).
+COLLECTION_NAMESPACE := dicom
+COLLECTION_NAME := network
+BUILD_DIR := $(ROOT)/.build
+COLLECTION_DIR := $(BUILD_DIR)/ansible_collections/$(COLLECTION_NAMESPACE)/$(COLLECTION_NAME)
+
+# The project's virtualenv: ansible-core (hence ansible-test), ansible-lint,
+# antsibull-changelog, pytest and the runtime requirements.  Updated when a requirements
+# file changes (the stamp is older than it).
+VENV := $(ROOT)/.venv
+VENV_PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+VENV_REQUIREMENTS := $(ROOT)/requirements.txt $(ROOT)/tests/requirements-dev.txt
+# Python to create .venv with.  Empty: hacking/find-python.sh picks one (the pyenv 3.11.7
+# build if present, else python3.11 / python3 from PATH; it must be >= 3.11).
+PYTHON ?=
+
+# Put the venv (and the pyenv 3.11.7 build, if any) ahead of pyenv's shims: ansible-test
+# looks interpreters up on PATH, and a shim for a version pyenv has not selected exits 127
+# (ansible-notes c.8).  Other environment variables hardly matter: ansible-test strips
+# them (c.7), so pip settings must live in pip.conf.
+PYENV_311_BIN := $(wildcard /root/.pyenv/versions/3.11.7/bin)
+export PATH := $(VENV)/bin$(if $(PYENV_311_BIN),:$(PYENV_311_BIN)):$(PATH)
+
+# The Python version ansible-test tests with, always passed explicitly (--python) so it
+# never probes python3.8 ... python3.13 on PATH.  Defaults to the venv's own version
+# (3.11).  A recursive variable: evaluated when a recipe runs, i.e. after .venv exists.
+TEST_PYTHON = $(shell "$(VENV_PY)" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+ANSIBLE_TEST = "$(VENV)/bin/ansible-test"
+# --venv: ansible-test builds its own virtualenvs from PyPI (pip bootstrapped offline, see
+# offline-pip) instead of needing docker/podman or polluting .venv.
+ANSIBLE_TEST_ARGS = --venv --python $(TEST_PYTHON) --color no
+# Extra options, e.g.  make sanity SANITY_ARGS='--test pep8'   make units UNITS_ARGS='-v'
+SANITY_ARGS ?=
+UNITS_ARGS ?=
+INTEGRATION_ARGS ?=
+
+# Debian packages the tests need, as PACKAGE:BINARY[,BINARY...] (the binaries tell whether
+# the package is installed; a bare package name is checked with dpkg-query).  Installed
+# with apt-get when make runs as root (`make deps` does one apt-get update for all of
+# them); otherwise make fails and says what to install.
+#   shellcheck       without it ansible-test's "shellcheck" sanity test only warns and skips
+#   dcmtk, orthanc   the real DICOM peers the integration tests talk to
+#   openssh-client   ansible-test integration runs ssh-keygen ("FATAL: Required program
+#                    "ssh-keygen" not found." on minimal images)
+# EXTRA_APT_PACKAGES (same format) is for what the integration tests need next,
+# e.g.  EXTRA_APT_PACKAGES := chromium:chromium
+SANITY_APT_PACKAGES := shellcheck:shellcheck
+INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen
+EXTRA_APT_PACKAGES ?=
+INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
+
+# What `make lint` lints (relative to the collection root).
+LINT_PATHS := roles playbooks
+
+.PHONY: help test deps venv system-deps offline-pip build-tree sanity units integration lint clean distclean
+
+help:
+	@sed -n '2,9s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
+
+test: deps sanity units integration lint
+	@echo "make test: deps, sanity, units, integration and lint all passed"
+
+deps: venv system-deps offline-pip
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(VENV_REQUIREMENTS)
+	@if [ ! -x "$(VENV_PY)" ]; then \
+	    py=$$(PYTHON="$(PYTHON)" "$(ROOT)/hacking/find-python.sh"); \
+	    echo "Creating $(VENV) with $$py ($$("$$py" --version 2>&1))"; \
+	    "$$py" -m venv "$(VENV)"; \
+	fi
+	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check --upgrade pip
+	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check $(addprefix -r ,$(VENV_REQUIREMENTS))
+	@touch "$@"
+
+system-deps:
+	@$(INSTALL_SYSTEM_DEPS) $(SANITY_APT_PACKAGES) $(INTEGRATION_APT_PACKAGES) $(EXTRA_APT_PACKAGES)
+
+# ansible-test bootstraps pip in each --venv virtualenv with a script downloaded from
+# ci-files.testing.ansible.com, which is unreachable here (ansible-notes c.6): install a
+# stand-in into ~/.ansible/test/cache.
+offline-pip:
+	@"$(ROOT)/hacking/ansible-test-offline-pip.sh"
+
+# Re-synced on every run (cheap: only changed files are copied, stale ones removed).
+build-tree: venv
+	@"$(VENV_PY)" "$(ROOT)/hacking/sync-build-tree.py" "$(ROOT)" "$(COLLECTION_DIR)"
+
+# Findings are fixed, not ignored: no tests/sanity/ignore-*.txt.
+sanity: venv offline-pip build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(SANITY_APT_PACKAGES)
+	@if compgen -G "$(ROOT)/tests/sanity/ignore-*.txt" >/dev/null; then \
+	    echo "ERROR: sanity ignore files are not allowed in this collection:" >&2; \
+	    ls "$(ROOT)"/tests/sanity/ignore-*.txt >&2; \
+	    exit 1; \
+	fi
+	cd "$(COLLECTION_DIR)" && $(ANSIBLE_TEST) sanity $(ANSIBLE_TEST_ARGS) $(SANITY_ARGS)
+
+# With no unit tests at all, ansible-test prints "WARNING: All targets skipped." and
+# exits 0, so there is nothing to special-case here.
+units: venv offline-pip build-tree
+	cd "$(COLLECTION_DIR)" && $(ANSIBLE_TEST) units $(ANSIBLE_TEST_ARGS) $(UNITS_ARGS)
+
+# With no integration target at all ansible-test exits 1 with
+#   FATAL: Cannot run integration tests without "roles/test/" or "tests/integration/targets/".
+# That one case is reported and skipped; everything else is ansible-test's verdict.
+integration: venv offline-pip build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES) $(EXTRA_APT_PACKAGES)
+	@if [ -z "$$(find "$(COLLECTION_DIR)/tests/integration/targets" -mindepth 2 -type f -print -quit 2>/dev/null)" ]; then \
+	    echo "integration: no targets in tests/integration/targets/ yet -- nothing to run (skipped)"; \
+	    exit 0; \
+	fi; \
+	cmd='$(ANSIBLE_TEST) integration $(ANSIBLE_TEST_ARGS) $(INTEGRATION_ARGS)'; \
+	echo "cd $(COLLECTION_DIR) && $$cmd"; \
+	cd "$(COLLECTION_DIR)" && eval "$$cmd"
+
+# ansible-lint, production profile (config: .ansible-lint), on roles/ and playbooks/ of the
+# same copy ansible-test uses.  ANSIBLE_COLLECTIONS_PATH points at that copy so the
+# collection's own dicom.network.* names resolve without ansible-lint installing anything
+# (.ansible-lint sets offline: true).  Skipped, with a message, while both directories
+# hold no YAML yet.
+lint: venv build-tree
+	@if [ -z "$$(cd "$(ROOT)" && find $(LINT_PATHS) -type f \( -name '*.yml' -o -name '*.yaml' \) -print -quit 2>/dev/null)" ]; then \
+	    echo "lint: no YAML in $(LINT_PATHS) yet -- nothing to lint (skipped)"; \
+	    exit 0; \
+	fi; \
+	cmd='ANSIBLE_COLLECTIONS_PATH="$(BUILD_DIR)" "$(VENV)/bin/ansible-lint" --profile production $(LINT_PATHS)'; \
+	echo "cd $(COLLECTION_DIR) && $$cmd"; \
+	cd "$(COLLECTION_DIR)" && eval "$$cmd"
+
+clean:
+	rm -rf "$(BUILD_DIR)" "$(ROOT)/tests/output"
+
+distclean: clean
+	rm -rf "$(VENV)"

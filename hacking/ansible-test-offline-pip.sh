@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Make `ansible-test ... --venv` work without https://ci-files.testing.ansible.com.
+#
+# Why: for every virtual environment it creates, ansible-test bootstraps pip by running a
+# "get-pip" script that it downloads from ci-files.testing.ansible.com and caches as
+# ~/.ansible/test/cache/get_pip_<version>.py (24_2 for ansible-core 2.19, 25_2 for
+# 2.20 - 2.22).  That host is not reachable here, so ansible-test fails with
+#   "Download failed: ... FATAL: Python 3.11 at .../python does not have pip available."
+# (ansible-notes c.6).  We put a small stand-in at the cache paths instead.  It
+#   * bootstraps pip from the wheel bundled with CPython (ensurepip, no network),
+#   * restores the pip configuration that ensurepip disables (it exports
+#     PIP_CONFIG_FILE=/dev/null; without pip.conf the CA bundle / index settings are lost
+#     and PyPI fails with CERTIFICATE_VERIFY_FAILED),
+#   * then runs "pip install <what ansible-test asked for>" (e.g. pip==24.2) from PyPI,
+#     honouring --no-setuptools / --no-wheel by removing what ensurepip added.
+#
+# A real get-pip script already in the cache (e.g. copied from a connected machine) is
+# left alone; our own stand-in is refreshed when this file changes.  Idempotent.
+set -euo pipefail
+
+# Same directory ansible-test uses: os.path.expanduser('~/.ansible/test/cache') (which
+# falls back to the passwd entry when HOME is unset).
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+CACHE_DIR="$home/.ansible/test/cache"
+MARKER="# dicom.network offline get-pip stand-in v2"
+# One file per pip version that the supported ansible-core releases bootstrap.
+VERSIONS=(24_2 25_2)
+
+mkdir -p "$CACHE_DIR"
+
+for version in "${VERSIONS[@]}"; do
+    target="$CACHE_DIR/get_pip_${version}.py"
+    if [[ -e "$target" ]] && ! grep -q "dicom.network offline get-pip stand-in" "$target"; then
+        echo "ansible-test-offline-pip: keeping existing $target (not ours)"
+        continue
+    fi
+    if [[ -e "$target" ]] && grep -qxF "$MARKER" "$target"; then
+        continue  # already current
+    fi
+    tmp="$(mktemp "$target.XXXXXX")"
+    cat >"$tmp" <<PY
+$MARKER
+# Installed by hacking/ansible-test-offline-pip.sh; ansible-test runs it in place of the
+# get-pip script it would otherwise download from ci-files.testing.ansible.com.
+import ensurepip
+import os
+import subprocess
+import sys
+
+DROP = ("--no-setuptools", "--no-wheel")
+args = [a for a in sys.argv[1:] if a not in DROP]
+
+def _pip(*pip_args):
+    return subprocess.call([sys.executable, "-m", "pip"] + list(pip_args))
+
+saved_config = os.environ.get("PIP_CONFIG_FILE")
+ensurepip.bootstrap(upgrade=True)  # offline: the pip wheel bundled with CPython
+if saved_config is None:
+    os.environ.pop("PIP_CONFIG_FILE", None)  # ensurepip sets it to os.devnull
+else:
+    os.environ["PIP_CONFIG_FILE"] = saved_config
+
+rc = _pip("install", *args)
+if rc:
+    sys.exit(rc)
+
+# ensurepip (Python < 3.12) also installs setuptools; the real get-pip does not when
+# asked for --no-setuptools, and ansible-test installs what it needs later.
+if "--no-setuptools" in sys.argv[1:]:
+    _pip("uninstall", "--yes", "--quiet", "setuptools")
+sys.exit(0)
+PY
+    mv "$tmp" "$target"
+    echo "ansible-test-offline-pip: installed $target"
+done

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine against misbehaving peers: every fault ends within its deadline, classified, with
+echoscu's exit code and transcript lines (echoscu-semantics.md 4.3 and Appendix 10), never raising."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.dicom.network.plugins.module_utils._engine import probe, probe_all
+from ansible_collections.dicom.network.plugins.module_utils._request import build_requests
+from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer, closed_port
+
+
+def echo(port, host="127.0.0.1", **params):
+    params.setdefault("log_level", "info")
+    request = build_requests(dict(host=host, port=port, **params))[0]
+    started = time.monotonic()
+    result = probe(request)
+    return result, time.monotonic() - started
+
+
+def with_peer(mode, peer_options=None, **params):
+    with FaultyPeer(mode, **(peer_options or {})) as peer:
+        return echo(peer.port, **params)
+
+
+def test_closed_port():
+    result, took = echo(closed_port())
+    assert (result["outcome"], result["echoscu_exit_code"], result["success"]) == ("connection_refused", 1, False)
+    assert result["log"][-1] == "F: Association Request Failed: 0006:031c TCP Initialization Error: Connection refused"
+    assert took < 1
+
+
+def test_silent_peer_ends_at_the_acse_timeout():
+    result, took = with_peer("silent", acse_timeout=2)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("acse_timeout", 1)
+    assert result["log"][-1] == "F: Association Request Failed: 0006:031a DUL network read timeout"
+    assert 1.9 < took < 3.5
+
+
+def test_peer_closing_after_accept():
+    result, took = with_peer("close")
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("peer_aborted", 1)
+    assert result["log"][-1] == "F: Association Request Failed: 0006:0317 Peer aborted Association (or never connected)"
+    assert took < 2
+
+
+def test_garbage_answer():
+    result, _took = with_peer("garbage")
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 1)
+    assert result["log"][-1] == "F: Association Request Failed: 0006:0321 Unrecognized PDU type: 48"
+
+
+def test_abort_in_answer_to_the_request():
+    result, _took = with_peer("abort_assoc", {"abort_source": 2, "abort_reason": 1})
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("peer_aborted", 1)
+    assert result["association"]["aborted_by"] == "peer"
+    assert result["association"]["abort"] == {"source": 2, "reason": 1, "source_text": "Service Provider", "reason_text": "Unrecognized PDU"}
+
+
+def test_stall_in_the_middle_of_the_answer_is_bounded_by_socket_timeout():
+    result, took = with_peer("stall_mid_pdu", socket_timeout=1, acse_timeout=20)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("acse_timeout", 1)
+    assert "middle" in result["msg"]
+    assert took < 3
+
+
+@pytest.mark.parametrize("values, texts, errors", [
+    ((1, 1, 7), ("Rejected Permanent", "Service User", "Called AE Title Not Recognized"), 0),
+    ((2, 3, 2), ("Rejected Transient", "Service Provider (Presentation Related)", "Local Limit Exceeded"), 0),
+    ((1, 4, 1), ("Rejected Permanent", "Service User", "No Reason"), 2),
+])
+def test_rejections(values, texts, errors):
+    result, _took = with_peer("reject", dict(zip(("result", "source", "reason"), values)))
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("association_rejected", 1)
+    rejection = result["association"]["rejection"]
+    assert (rejection["result"], rejection["source"], rejection["reason"]) == values
+    assert (rejection["result_text"], rejection["source_text"], rejection["reason_text"]) == texts
+    assert result["log"][-3:] == ["F: Association Rejected:", "F: Result: %s, Source: %s" % texts[:2], "F: Reason: %s" % texts[2]]
+    assert sum(1 for line in result["log"] if line.startswith("E: Received invalid")) == errors
+    assert result["association"]["established"] is False
+
+
+def test_transient_reject_then_success():
+    with FaultyPeer("transient_reject", reject_first=1) as peer:
+        first, _took = echo(peer.port)
+        second, _took = echo(peer.port)
+    assert first["outcome"] == "association_rejected" and first["association"]["rejection"]["reason_text"] == "Temporary Congestion"
+    assert second["outcome"] == "success" and second["success"] is True
+
+
+def test_non_success_status_fails_but_echoscu_exits_0():
+    result, _took = with_peer("echo_status", {"status": 0x0110}, repeat=3)
+    assert (result["outcome"], result["echoscu_exit_code"], result["success"]) == ("echo_status", 0, False)
+    assert result["echoes"][0]["status"] == 0x0110 and len(result["echoes"]) == 1
+    assert result["association"]["released"] is True
+    assert "I: Received Echo Response (Unknown Status: 0x110)" in result["log"]
+    assert result["log"][-1] == "I: Releasing Association"
+
+
+def test_peer_abort_during_the_echo():
+    result, _took = with_peer("abort_on_echo", repeat=3)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("peer_aborted", 0)
+    assert result["log"][-2:] == ["E: Echo Failed: 0006:0317 Peer aborted Association (or never connected)", "I: Peer Aborted Association"]
+    assert result["echoes"] == [] and result["association"]["aborted_by"] == "peer"
+
+
+def test_peer_release_request_during_the_echo():
+    result, _took = with_peer("release_on_echo", repeat=3)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 70)
+    assert result["log"][-3:] == ["E: Echo Failed: 0006:0319 DUL Peer Requested Release",
+                                  "F: Protocol Error: Peer requested release (Aborting)", "I: Aborting Association"]
+    assert result["association"]["aborted_by"] == "us"
+
+
+def test_dimse_timeout():
+    result, took = with_peer("delay_echo", {"delay": 8}, dimse_timeout=1)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("dimse_timeout", 70)
+    assert "E: Echo Failed: 0006:0207 DIMSE No data available (timeout in non-blocking mode)" in result["log"]
+    assert result["log"][-1] == "I: Aborting Association"
+    assert 0.9 < took < 2.5
+
+
+def test_socket_timeout_bounds_the_response_without_dimse_timeout():
+    result, took = with_peer("delay_echo", {"delay": 8}, socket_timeout=1)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("dimse_timeout", 0)
+    assert result["log"][-1] == "I: Peer Aborted Association"
+    assert 0.9 < took < 2.5
+
+
+def test_stall_in_the_middle_of_the_response():
+    result, took = with_peer("stall_echo_mid_pdu", socket_timeout=1, dimse_timeout=30)
+    assert result["outcome"] == "dimse_timeout" and "middle" in result["msg"]
+    assert took < 2.5
+
+
+def test_release_without_reply():
+    result, took = with_peer("no_release_reply", acse_timeout=1)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("release_failed", 1)
+    assert result["log"][-1] == "F: Association Release Failed: 0006:031a DUL network read timeout"
+    assert len(result["echoes"]) == 1 and result["association"]["released"] is False
+    assert took < 2.5
+
+
+def test_wrong_message_id():
+    result, _took = with_peer("wrong_msg_id")
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 70)
+    assert "E: Echo Failed: DIMSE: Unexpected Response MsgId: 2 (expected: 1)" in result["log"]
+
+
+def test_fragmented_response_is_reassembled():
+    result, _took = with_peer("fragmented_echo", repeat=2)
+    assert result["outcome"] == "success" and [e["message_id"] for e in result["echoes"]] == [1, 2]
+
+
+def test_unlimited_peer_pdu():
+    result, _took = with_peer("max_pdu_zero")
+    assert result["outcome"] == "success"
+    assert result["association"]["peer_max_pdu"] == 0 and result["association"]["max_send_pdv"] == 131060
+    assert "I: Association Accepted (Max Send PDV: 131060)" in result["log"]
+
+
+def test_verification_not_supported():
+    result, _took = with_peer("no_verification", propose_pc=2)
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("no_acceptable_context", 1)
+    assert [c["result"] for c in result["presentation_contexts"]] == ["abstract-syntax-not-supported"] * 2
+    assert result["log"][-1] == "F: No Acceptable Presentation Contexts"
+
+
+def test_transfer_syntax_not_supported_then_accepted_when_proposed():
+    refused, _took = with_peer("explicit_only")
+    assert refused["outcome"] == "no_acceptable_context"
+    assert refused["presentation_contexts"][0]["result"] == "transfer-syntaxes-not-supported"
+    accepted, _took = with_peer("explicit_only", propose_ts=2)
+    assert accepted["outcome"] == "success"
+    assert accepted["accepted_transfer_syntaxes"] == ["1.2.840.10008.1.2.1"]
+    assert accepted["presentation_contexts"][0]["transfer_syntax_name"] == "Explicit VR Little Endian"
+
+
+def test_repeat_and_abort():
+    result, _took = with_peer("normal", repeat=5, abort=True)
+    assert result["outcome"] == "success" and result["echoscu_exit_code"] == 0
+    assert [e["message_id"] for e in result["echoes"]] == [1, 2, 3, 4, 5]
+    assert result["association"]["aborted_by"] == "us" and result["association"]["released"] is False
+    assert result["log"][-1] == "I: Aborting Association"
+    assert set(result["rtt_ms"]) == {"min", "avg", "max", "stdev"}
+
+
+def test_odd_max_pdu_is_lowered_with_echoscus_warning():
+    result, _took = with_peer("normal", max_pdu=4097, log_level="warn")
+    assert result["log"] == ["W: ASSOC: PDV receive length 4097 is odd (using 4096)"]
+    assert result["association"]["our_max_pdu"] == 4096
+
+
+def test_batch_keeps_input_order_and_mixes_outcomes():
+    with FaultyPeer("normal") as good, FaultyPeer("reject", reason=7) as bad:
+        endpoints = []
+        for index in range(300):
+            port = bad.port if index % 10 == 3 else good.port
+            endpoints.append({"host": "127.0.0.1", "port": port, "name": "ep%03d" % index})
+        requests = build_requests({"endpoints": endpoints})
+        results = probe_all(requests, concurrency=64)
+    assert [r["endpoint"]["port"] for r in results] == [e["port"] for e in endpoints]
+    outcomes = [r["outcome"] for r in results]
+    assert outcomes.count("association_rejected") == 30 and outcomes.count("success") == 270
+
+
+def test_ipv6_literal_and_address_family_choice():
+    with FaultyPeer("normal", host="::1") as peer:
+        literal, _took = echo(peer.port, host="::1")
+        assert literal["outcome"] == "success" and literal["endpoint"]["address"] == "::1"
+        bracketed, _took = echo(peer.port, host="[::1]")
+        assert bracketed["outcome"] == "success"
+        # "localhost" has only an A record here: ipv4 finds 127.0.0.1, where nothing listens
+        four, _took = echo(peer.port, host="localhost", ip_protocol="ipv4")
+        assert four["outcome"] == "connection_refused" and four["endpoint"]["address"] is None
+    # ...and ipv6 asks for AAAA records only, so the same name does not resolve at all
+    six, _took = echo(104, host="localhost", ip_protocol="ipv6")
+    assert six["outcome"] == "dns_error" and "ipv6" not in six["log"][-1]
+    assert six["log"][-1] == "F: Association Request Failed: 0006:0320 Attempt to connect to unknown host: localhost"

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation of the option set: every refusal names the option, nothing is truncated."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.dicom.network.plugins.module_utils._request import (
+    OPTIONS,
+    RequestError,
+    build_requests,
+    module_argument_spec,
+    validate_ae_title,
+)
+from ansible_collections.dicom.network.plugins.module_utils._syntaxes import (
+    ECHOSCU_TRANSFER_SYNTAXES,
+    VERIFICATION_SOP_CLASS,
+)
+
+
+def one(**params):
+    return build_requests(params)[0]
+
+
+def test_defaults_are_echoscus():
+    request = one(host="pacs.example.org")
+    assert (request.port, request.calling_aet, request.called_aet) == (104, "ECHOSCU", "ANY-SCP")
+    assert (request.socket_timeout, request.acse_timeout, request.connection_timeout, request.dimse_timeout) == (60, 30, None, None)
+    assert request.max_pdu == 16384 and request.repeat == 1 and request.abort is False
+    assert request.contexts == [(VERIFICATION_SOP_CLASS, ["1.2.840.10008.1.2"])]
+
+
+def test_propose_ts_and_pc_lay_out_like_echoscu():
+    request = one(host="h", propose_ts=53, propose_pc=128)
+    assert len(request.contexts) == 128
+    assert all(context == (VERIFICATION_SOP_CLASS, [uid for uid, _n, _k in ECHOSCU_TRANSFER_SYNTAXES]) for context in request.contexts)
+    # the 3.7.0 order, not the manual page's: entry 4 is Encapsulated Uncompressed, 25 Deflated Image Frame
+    assert request.contexts[0][1][3] == "1.2.840.10008.1.2.1.98"
+    assert request.contexts[0][1][24] == "1.2.840.10008.1.2.8.1"
+    assert "1.2.804.10008.1.2.4.93" not in request.contexts[0][1]
+
+
+def test_the_list_has_53_distinct_uids():
+    uids = [uid for uid, _n, _k in ECHOSCU_TRANSFER_SYNTAXES]
+    assert len(uids) == 53 == len(set(uids))
+
+
+def test_aliases_map_to_options():
+    request = one(peer="h", aetitle="ME", call="THEM", timeout=5)
+    assert (request.host, request.calling_aet, request.called_aet, request.connection_timeout) == ("h", "ME", "THEM", 5)
+
+
+@pytest.mark.parametrize("value, words", [
+    ("ABCDEFGHIJKLMNOPQ", "17 characters"),
+    ("", "empty"),
+    ("    ", "all spaces"),
+    ("A\\B", "backslash"),
+    ("A\tB", "control character"),
+    ("ÄRZTE", "ASCII"),
+])
+def test_ae_titles_are_refused_not_truncated(value, words):
+    with pytest.raises(RequestError, match="calling_aet") as info:
+        one(host="h", calling_aet=value)
+    assert words in str(info.value)
+
+
+def test_ae_title_of_16_with_inner_spaces_is_fine():
+    assert validate_ae_title("called_aet", "A B CDEFGHIJKLMN") == "A B CDEFGHIJKLMN"
+
+
+@pytest.mark.parametrize("option, value", [
+    ("port", 0), ("port", 65536), ("propose_ts", 0), ("propose_ts", 54), ("propose_pc", 129),
+    ("max_pdu", 4095), ("max_pdu", 131073), ("repeat", 0), ("connection_timeout", 0),
+    ("acse_timeout", 0), ("dimse_timeout", 0), ("socket_timeout", -1),
+])
+def test_ranges_name_the_option(option, value):
+    with pytest.raises(RequestError, match="^%s must be" % option):
+        one(host="h", **{option: value})
+
+
+def test_choices_and_types():
+    with pytest.raises(RequestError, match="ip_protocol must be one of"):
+        one(host="h", ip_protocol="ipx")
+    with pytest.raises(RequestError, match="port must be an integer"):
+        one(host="h", port="abc")
+    with pytest.raises(RequestError, match="abort must be a boolean"):
+        one(host="h", abort="maybe")
+
+
+def test_host_is_required_and_checked():
+    with pytest.raises(RequestError, match="host is required"):
+        one()
+    with pytest.raises(RequestError, match="neither a valid host name"):
+        one(host="bad host")
+    assert one(host="[fd00::5]").host == "fd00::5"
+    assert one(host="fe80::1%lo").host == "fe80::1%lo"
+
+
+def test_endpoints_inherit_and_override():
+    requests = build_requests({
+        "called_aet": "ARCHIVE", "acse_timeout": 7,
+        "endpoints": [{"host": "a"}, {"host": "b", "called_aet": "OTHER", "port": 11112, "name": "b-node"}],
+    })
+    assert [(r.host, r.called_aet, r.port, r.acse_timeout, r.name) for r in requests] == [
+        ("a", "ARCHIVE", 104, 7, "ARCHIVE@a:104"), ("b", "OTHER", 11112, 7, "b-node")]
+
+
+def test_endpoint_errors_name_their_position():
+    with pytest.raises(RequestError, match=r"^endpoints\[1\]\.port must be 1\.\.65535"):
+        build_requests({"endpoints": [{"host": "a"}, {"host": "b", "port": 70000}]})
+    with pytest.raises(RequestError, match=r"endpoints\[0\]\.colour is not an endpoint option"):
+        build_requests({"endpoints": [{"host": "a", "colour": "red"}]})
+    with pytest.raises(RequestError, match=r"endpoints\[1\] repeats the name"):
+        build_requests({"endpoints": [{"host": "a"}, {"host": "a"}]})
+    with pytest.raises(RequestError, match="mutually exclusive"):
+        build_requests({"host": "a", "endpoints": [{"host": "b"}]})
+    with pytest.raises(RequestError, match="at least one"):
+        build_requests({"endpoints": []})
+
+
+def test_argument_spec_comes_from_the_one_option_table():
+    spec = module_argument_spec()
+    assert set(spec) == set(OPTIONS)
+    assert spec["calling_aet"] == {"type": "str", "default": "ECHOSCU", "aliases": ["aetitle"]}
+    assert "min" not in spec["port"] and "endpoint" not in spec["port"]
