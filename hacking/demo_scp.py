@@ -22,7 +22,8 @@ listeners.json:
 * transfer_syntaxes: the SCP's preference order; a context is accepted with the first of them the
   requestor proposed (result 4 if none). Default: Explicit VR Little Endian, Implicit VR Little Endian.
 * delay_ms: wait this long before answering each C-ECHO. state: "up" listens, "down" does not.
-* after: the settings SIGUSR1 switches to (a simulated change in the fleet, for the audit demo).
+* after: the settings SIGUSR1 switches to (a simulated change in the fleet, for the audit demo);
+  once they are applied, READY_FILE.changed is written.
 
 SIGTERM or SIGINT stops it (also --lifetime seconds, default 3600). Loopback addresses only.
 """
@@ -208,18 +209,24 @@ class Listener:
 
 async def serve(listeners, args):
     for listener in listeners:
-        await listener.apply()
+        try:
+            await listener.apply()
+        except OSError as exc:
+            raise SystemExit("demo_scp: cannot listen on %s:%d: %s (choose another port, e.g. DEMO_PORT=...)"
+                             % (listener.address, listener.port, exc.strerror or exc)) from None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    def change():
-        for listener in listeners:
-            loop.create_task(listener.change())
+    async def change():
+        await asyncio.gather(*(listener.change() for listener in listeners))
+        if args.ready_file:
+            with open(args.ready_file + ".changed", "w", encoding="utf-8") as handle:
+                json.dump({"listening": sum(1 for listener in listeners if listener.server is not None)}, handle)
         print("demo_scp: applied the 'after' settings", file=sys.stderr, flush=True)
 
-    loop.add_signal_handler(signal.SIGUSR1, change)
+    loop.add_signal_handler(signal.SIGUSR1, lambda: loop.create_task(change()))
     up = sum(1 for listener in listeners if listener.server is not None)
     info = {"pid": os.getpid(), "listeners": len(listeners), "listening": up}
     if args.ready_file:
