@@ -15,7 +15,7 @@ version_added: 0.1.0
 description:
   - Turns the RV(dicom.network.dicom_echo#module:results) of a batched C(dicom.network.dicom_echo) task into one report
     document, checks every endpoint, optionally compares it with an earlier report (the baseline), and writes it in the
-    chosen formats on the controller: JSON (complete, the schema is in the collection's C(docs/reports.md)), JUnit XML
+    chosen formats on the controller, JSON (complete, the schema is in the collection's C(docs/reports.md)), JUnit XML
     (one test case per endpoint check), CSV, Markdown and a self-contained HTML page.
   - It serves the roles C(dicom.network.pacs_verify) (O(kind=pacs_verify)) and
     C(dicom.network.dicom_audit) (O(kind=dicom_audit)) and can be used on its own.
@@ -26,7 +26,6 @@ author:
   - dicom.network maintainers (@dicom-network)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
@@ -43,12 +42,6 @@ attributes:
     support: none
   platform:
     platforms: posix
-  safe_file_operations:
-    support: none
-    details:
-      - The reports are written with the collection's own atomic write (temporary file and rename in O(dest)).
-  vault:
-    support: none
 options:
   kind:
     description:
