@@ -227,7 +227,8 @@ class _Probe:
         except _Timeout as exc:
             what = "peer stopped in the middle of its answer for socket_timeout (%ss)" % req.socket_timeout if exc.stalled \
                 else "no answer within acse_timeout (%ss)" % req.acse_timeout
-            raise _Failure("acse_timeout", "DUL network read timeout: %s" % what, condition="0006:031a DUL network read timeout") from None
+            condition = "0006:0310 DUL network closed" if exc.stalled else "0006:031a DUL network read timeout"
+            raise _Failure("acse_timeout", "DUL network read timeout: %s" % what, condition=condition) from None
         finally:
             self.timing["associate"] = _ms(time.perf_counter() - started)
         if kind == 3:
@@ -320,6 +321,10 @@ class _Probe:
                     self.log.add("error", "Echo Failed: 0006:0207 DIMSE No data available (timeout in non-blocking mode)")
                     raise _Failure("dimse_timeout", "no C-ECHO-RSP within dimse_timeout (%ss)" % req.dimse_timeout, exit_code=70,
                                    condition="0006:0207 DIMSE No data available (timeout in non-blocking mode)") from None
+                if deadline is not None:  # non-blocking mode, the read of the started PDU timed out: echoscu exits 70
+                    self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
+                    raise _Failure("dimse_timeout", "the peer stopped in the middle of the C-ECHO-RSP for socket_timeout (%ss)" % req.socket_timeout,
+                                   exit_code=70, condition="0006:020d DIMSE Failed to receive message") from None
                 # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 what = "the peer stopped in the middle of the C-ECHO-RSP" if exc.stalled else "no C-ECHO-RSP arrived"

@@ -65,6 +65,7 @@ def test_stall_in_the_middle_of_the_answer_is_bounded_by_socket_timeout():
     result, took = with_peer("stall_mid_pdu", socket_timeout=1, acse_timeout=20)
     assert (result["outcome"], result["echoscu_exit_code"]) == ("acse_timeout", 1)
     assert "middle" in result["msg"]
+    assert result["log"][-1] == "F: Association Request Failed: 0006:0310 DUL network closed"  # as echoscu -ts 5
     assert took < 3
 
 
@@ -133,7 +134,11 @@ def test_socket_timeout_bounds_the_response_without_dimse_timeout():
 
 def test_stall_in_the_middle_of_the_response():
     result, took = with_peer("stall_echo_mid_pdu", socket_timeout=1, dimse_timeout=30)
-    assert result["outcome"] == "dimse_timeout" and "middle" in result["msg"]
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("dimse_timeout", 70)  # echoscu -td 2 -ts 4: exit 70 after 4 s
+    assert "middle" in result["msg"] and "E: Echo Failed: 0006:020d DIMSE Failed to receive message" in result["log"]
+    assert took < 2.5
+    blocking, took = with_peer("stall_echo_mid_pdu", socket_timeout=1)
+    assert (blocking["outcome"], blocking["echoscu_exit_code"]) == ("dimse_timeout", 0)
     assert took < 2.5
 
 
