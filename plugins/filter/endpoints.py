@@ -13,9 +13,9 @@ from ansible_collections.dicom.network.plugins.module_utils._request import ENDP
 from ansible_collections.dicom.network.plugins.plugin_utils import _reports
 
 
-def echo_endpoints(entries, defaults=None, expected_propose_ts=None):
+def echo_endpoints(entries, defaults=None, propose_expected=False):
     try:
-        return _reports.echo_endpoints(entries, defaults, expected_propose_ts)
+        return _reports.echo_endpoints(entries, defaults, bool(propose_expected))
     except _reports.ReportError as exc:
         raise AnsibleFilterError("echo_endpoints: %s" % to_native(exc)) from None
 

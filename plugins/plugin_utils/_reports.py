@@ -49,6 +49,7 @@ RETRYABLE_OUTCOMES = frozenset(["dns_error", "connection_refused", "connect_time
 # Severity order of a row in the human-readable reports (problems first).
 _SEVERITY = {"regression": 0, "failed": 1, "changed": 2, "recovery": 3, "passed": 4}
 _UID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+_ECHOSCU_ORDER = {uid: index for index, (uid, _dcmtk, _keyword) in enumerate(ECHOSCU_TRANSFER_SYNTAXES)}
 _NAME_TO_UID = {}
 for _uid, _dcmtk, _keyword in ECHOSCU_TRANSFER_SYNTAXES:
     for _alias in (_uid, _dcmtk, _keyword, uid_name(_uid)):
@@ -115,13 +116,15 @@ def _fmt_ms(value):
 # helpers the roles use through filters
 
 
-def echo_endpoints(entries, defaults=None, expected_propose_ts=None):
+def echo_endpoints(entries, defaults=None, propose_expected=False):
     """pacs_verify endpoints -> the ``endpoints`` of one dicom_echo task.
 
     Expectation keys are dropped, ``defaults`` (module options for every endpoint) are put under
     each entry, and every entry gets the ``name`` its result will carry. With
-    ``expected_propose_ts``, entries with ``expect_transfer_syntaxes`` and no ``propose_ts`` of
-    their own propose that many transfer syntaxes (so the echo shows the peer's preference).
+    ``propose_expected``, entries with ``expect_transfer_syntaxes`` and no ``propose_ts`` of their
+    own propose echoscu's list up to the last expected syntax in it, so the echo association shows
+    which of those the peer prefers (no more: DCMTK 3.6 acceptors do not answer a context with more
+    than 50 transfer syntaxes).
     """
     if not isinstance(entries, list):
         raise ReportError("the endpoint list must be a list of dicts, got %s" % type(entries).__name__)
@@ -140,8 +143,10 @@ def echo_endpoints(entries, defaults=None, expected_propose_ts=None):
                 raise ReportError("endpoint %d (%s): unknown transfer syntax %s in expect_transfer_syntaxes (give UIDs, DICOM keywords "
                                   "such as ExplicitVRLittleEndian, or names such as 'Explicit VR Little Endian')"
                                   % (index, endpoint_name(probe), ", ".join(repr(value) for value in unknown)))
-        if expected_propose_ts and expected and "propose_ts" not in entry:
-            probe["propose_ts"] = expected_propose_ts
+        if propose_expected and expected and "propose_ts" not in entry:
+            positions = [_ECHOSCU_ORDER[uid] for uid in map(transfer_syntax_uid, expected) if uid in _ECHOSCU_ORDER]
+            if positions:
+                probe["propose_ts"] = max(positions) + 1
         probe["name"] = endpoint_name(probe)
         out.append(probe)
     return out

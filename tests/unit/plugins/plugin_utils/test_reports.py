@@ -88,12 +88,16 @@ def test_echo_endpoints_strips_expectations_and_applies_defaults():
          "max_rtt_ms": 10, "min_cert_days": 5, "expect_rejected": False, "connection_timeout": 2},
         {"host": "fd00::5", "called_aet": "B", "calling_aet": None},
     ]
-    probes = _reports.echo_endpoints(entries, {"calling_aet": "ME", "connection_timeout": 5, "dimse_timeout": None}, expected_propose_ts=53)
+    probes = _reports.echo_endpoints(entries, {"calling_aet": "ME", "connection_timeout": 5, "dimse_timeout": None}, propose_expected=True)
     assert probes[0] == {"calling_aet": "ME", "connection_timeout": 2, "name": "a", "host": "h1", "port": 11112, "called_aet": "A",
-                         "propose_ts": 53}
+                         "propose_ts": 2}
     assert probes[1] == {"calling_aet": "ME", "connection_timeout": 5, "host": "fd00::5", "called_aet": "B", "name": "B@[fd00::5]:104"}
     assert entries[0]["expect_transfer_syntaxes"] == ["ExplicitVRLittleEndian"]  # input untouched
     assert "propose_ts" not in _reports.echo_endpoints(entries)[0]
+    jpeg = _reports.echo_endpoints([{"host": "h", "expect_transfer_syntaxes": [IMPLICIT, "JPEGBaseline8Bit"]}], propose_expected=True)
+    assert jpeg[0]["propose_ts"] == 5
+    own = _reports.echo_endpoints([{"host": "h", "propose_ts": 1, "expect_transfer_syntaxes": [JPEG]}], propose_expected=True)
+    assert own[0]["propose_ts"] == 1
 
 
 def test_echo_endpoints_refuses_unknown_transfer_syntax():
