@@ -40,7 +40,7 @@ peer_port() {
 faulty_start() {
     local name=$1 mode=$2 port=$3
     shift 3
-    "$PEER_PY" -m tests.peers.faulty "$mode" --port "$port" --lifetime 900 "$@" >"$PEER_DIR/$name.faulty" 2>"$PEER_DIR/$name.faulty.log" &
+    "$PEER_PY" -m tests.peers.faulty "$mode" "$@" --port "$port" --lifetime 900 >"$PEER_DIR/$name.faulty" 2>"$PEER_DIR/$name.faulty.log" &
     echo $! >"$PEER_DIR/$name.faulty.pid"
     local _
     for _ in $(seq 1 100); do
