@@ -173,16 +173,17 @@ def inventory_endpoints(hostvars, hosts, option_names, defaults=None, prefix="di
     to ``probe_default``; every name in ``option_names`` (the endpoint options dicom_echo accepts,
     TLS ones included) is read from ``dicom_<option>``. The endpoint ``name`` is the inventory name.
     """
+    wanted = {prefix + option: option for option in option_names if option not in ("host", "name")}
     groups = {}
     for host in hosts or []:
         hv = hostvars[host]
         endpoint = dict(defaults or {})
-        for option in option_names:
-            if option in ("host", "name"):
-                continue
-            value = hv.get(prefix + option)
+        # Only the variables that are there are read (and templated): a lookup of each possible
+        # option name costs more than one pass over the host's variable names.
+        for key in [key for key in hv if key in wanted]:
+            value = hv[key]
             if value is not None:
-                endpoint[option] = value
+                endpoint[wanted[key]] = value
         endpoint["host"] = hv.get(prefix + "host") or hv.get("ansible_host") or host
         endpoint["name"] = host
         probe = hv.get(prefix + "probe_from") or probe_default
@@ -357,15 +358,18 @@ def build_verify_report(endpoints, results, discovered=None, attempts=None, run=
 def build_audit_report(endpoints, results, min_cert_days=None, run=None, title=None):
     """The dicom_audit report: reachability (and certificate lifetime) of every inventory endpoint.
 
-    ``endpoints``: dicts with ``name`` and ``probe_from``; ``results``: dicom_echo results with ``name``.
+    ``endpoints``: dicts with ``name`` (and ``probe_from``); ``results``: dicom_echo results with ``name`` (and
+    ``probe_from``). Without either, the one host of ``run["probe_hosts"]`` is the probe host.
     """
     by_name = _by_name(results)
+    probe_hosts = (run or {}).get("probe_hosts") or []
+    only_probe = probe_hosts[0] if len(probe_hosts) == 1 else None
     rows = []
     for spec in endpoints or []:
         name = spec["name"]
         result = by_name.get(name)
         row = _base_row(name, result)
-        row["probe_from"] = spec.get("probe_from") or (result or {}).get("probe_from")
+        row["probe_from"] = spec.get("probe_from") or (result or {}).get("probe_from") or only_probe
         if result is None:
             row["endpoint"].update({key: spec.get(key) for key in ("host", "port", "calling_aet", "called_aet")})
         row["checks"] = [_reachable_check(row)]
@@ -750,7 +754,7 @@ code{white-space:nowrap;font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas
 .outcome{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}.outcome.bad{color:var(--bad);font-weight:600}
 .ts{font-size:12px}.ts span{display:inline-block;background:#eef1f4;border-radius:3px;padding:0 5px;margin:0 3px 3px 0}
 .cert.soon{color:var(--bad);font-weight:600}.cert.warn{color:var(--warn);font-weight:600}
-.notes{font-size:12px}.notes div{margin-bottom:2px}.notes .f{color:var(--bad)}.notes .c{color:var(--warn)}.notes .r{color:var(--reg);font-weight:600}
+.notes{font-size:12px}.notes div{margin-bottom:2px}.notes .f{color:var(--bad)}.notes .c{color:var(--warn)}.notes .r{color:var(--reg);font-weight:600}.notes .i{color:var(--info)}
 footer{padding:14px 28px;color:var(--muted);font-size:12px}
 @media print{th{position:static}body{background:#fff}}
 """
@@ -837,9 +841,7 @@ def render_html(report):
             cert_html = '<span class="muted">no TLS</span>'
         notes = []
         for change in row["changes"]:
-            if change["type"] == "new":
-                continue
-            cls = "r" if change["type"] == "regression" else "c"
+            cls = {"regression": "r", "recovery": "i", "new": "muted"}.get(change["type"], "c")
             notes.append('<div class="%s">%s: %s</div>' % (cls, _h(change["type"]), _h(change["message"])))
         for check in _failed_checks(row):
             if check["name"] in ("reachable", "no_regression"):
