@@ -167,3 +167,14 @@ clean:
 
 distclean: clean
 	rm -rf "$(VENV)"
+
+# make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): engine vs DCMTK echoscu and
+# Ansible task times against storescp, Orthanc and the asyncio SCP of tests/peers/, all started
+# on loopback by the script itself.  Prints one table, writes bench/results/latest.json
+# (git-ignored); about 1.5 minutes, bounded to 5.  Not a test: it fails only if a measurement
+# could not be taken, never on a missed target.  BENCH_ARGS='--quick' halves the repetitions.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: venv
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	"$(VENV_PY)" "$(ROOT)/bench/run.py" $(BENCH_ARGS)

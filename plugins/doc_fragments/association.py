@@ -21,7 +21,7 @@ options:
     default: 104
   ip_protocol:
     description:
-      - Address family used to resolve O(host) (echoscu C(-i4), C(-i6), C(-i0)).
+      - Address family used to resolve the peer's host name (echoscu C(-i4), C(-i6), C(-i0)).
       - V(ipv4) resolves IPv4 addresses only, V(ipv6) IPv6 only, V(auto) lets the resolver decide and tries each address in turn.
       - An IP literal is always used as given.
     type: str
@@ -66,4 +66,74 @@ options:
       - Our maximum receive PDU size in bytes, 4096 to 131072 (echoscu C(-pdu)). An odd value is lowered by one, as echoscu does.
     type: int
     default: 16384
+"""
+
+    # Where controller plugins (the transfer_syntaxes lookup) also read these options, after their direct
+    # arguments: extend both dicom.network.association and dicom.network.association.plugins (hashi_vault style).
+    PLUGINS = r"""
+options:
+  port:
+    env:
+      - name: ANSIBLE_DICOM_PORT
+    ini:
+      - section: dicom_network
+        key: port
+    vars:
+      - name: ansible_dicom_port
+  ip_protocol:
+    env:
+      - name: ANSIBLE_DICOM_IP_PROTOCOL
+    ini:
+      - section: dicom_network
+        key: ip_protocol
+    vars:
+      - name: ansible_dicom_ip_protocol
+  calling_aet:
+    env:
+      - name: ANSIBLE_DICOM_CALLING_AET
+    ini:
+      - section: dicom_network
+        key: calling_aet
+    vars:
+      - name: ansible_dicom_calling_aet
+  called_aet:
+    env:
+      - name: ANSIBLE_DICOM_CALLED_AET
+    ini:
+      - section: dicom_network
+        key: called_aet
+    vars:
+      - name: ansible_dicom_called_aet
+  connection_timeout:
+    env:
+      - name: ANSIBLE_DICOM_CONNECTION_TIMEOUT
+    ini:
+      - section: dicom_network
+        key: connection_timeout
+    vars:
+      - name: ansible_dicom_connection_timeout
+  socket_timeout:
+    env:
+      - name: ANSIBLE_DICOM_SOCKET_TIMEOUT
+    ini:
+      - section: dicom_network
+        key: socket_timeout
+    vars:
+      - name: ansible_dicom_socket_timeout
+  acse_timeout:
+    env:
+      - name: ANSIBLE_DICOM_ACSE_TIMEOUT
+    ini:
+      - section: dicom_network
+        key: acse_timeout
+    vars:
+      - name: ansible_dicom_acse_timeout
+  max_pdu:
+    env:
+      - name: ANSIBLE_DICOM_MAX_PDU
+    ini:
+      - section: dicom_network
+        key: max_pdu
+    vars:
+      - name: ansible_dicom_max_pdu
 """

@@ -13,10 +13,15 @@ before any of that is loaded.
 from __future__ import annotations
 
 import ipaddress
+import os
 
 from ._syntaxes import MAX_PROPOSE_TS, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
+from ._tls_profiles import CONFIG_OPTIONS as TLS_CONFIG_OPTIONS
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+TLS_PROFILES = ("8996", "8996-mod", "bcp195-nd", "bcp195", "bcp195-ex", "basic", "aes", "null")
+# The offline certificate actions: no network, `host` not needed (echoscu +ph, +cc, +vc, +rc).
+OFFLINE_ACTIONS = ("list_profiles", "list_ciphers", "verify_cert", "is_root_cert")
 
 # name -> spec. "min"/"max" are ranges checked by build_request (Ansible's argspec has none);
 # "endpoint" marks options that an entry of `endpoints` may override.
@@ -35,12 +40,33 @@ OPTIONS = {
     "max_pdu": {"type": "int", "default": 16384, "min": 4096, "max": 131072, "endpoint": True},
     "repeat": {"type": "int", "default": 1, "min": 1, "endpoint": True},
     "abort": {"type": "bool", "default": False, "endpoint": True},
+    "tls": {"type": "bool", "default": False, "endpoint": True},
+    "private_key": {"type": "path", "endpoint": True},
+    "certificate": {"type": "path", "endpoint": True},
+    "private_key_password": {"type": "str", "no_log": True, "endpoint": True},
+    "key_format": {"type": "str", "default": "pem", "choices": ["pem", "der"], "endpoint": True},
+    "ca_files": {"type": "list", "elements": "path", "default": [], "aliases": ["add_cert_file"], "endpoint": True},
+    "ca_dirs": {"type": "list", "elements": "path", "default": [], "aliases": ["add_cert_dir"], "endpoint": True},
+    "crl_files": {"type": "list", "elements": "path", "default": [], "aliases": ["add_crl_file"], "endpoint": True},
+    "crl_check": {"type": "str", "default": "none", "choices": ["none", "leaf", "chain"], "endpoint": True},
+    "tls_profile": {"type": "str", "default": "8996", "choices": list(TLS_PROFILES), "endpoint": True},
+    "ciphers": {"type": "list", "elements": "str", "default": [], "aliases": ["cipher"], "endpoint": True},
+    "sni": {"type": "str", "aliases": ["request_sni"], "endpoint": True},
+    "seed_file": {"type": "path", "aliases": ["seed"], "endpoint": True},
+    "write_seed": {"type": "bool", "default": False, "endpoint": True},
+    "write_seed_file": {"type": "path", "endpoint": True},
+    "verify_peer_cert": {"type": "bool", "default": True, "endpoint": True},
+    "list_profiles": {"type": "bool", "default": False},
+    "list_ciphers": {"type": "bool", "default": False},
+    "verify_cert": {"type": "path"},
+    "is_root_cert": {"type": "path"},
     "log_level": {"type": "str", "default": "warn", "choices": list(LOG_LEVELS), "endpoint": True},
     "log_config": {"type": "path"},
     "endpoints": {"type": "list", "elements": "dict"},
     "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
 }
 
+TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
 _SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
@@ -100,6 +126,13 @@ def _coerce(option, spec, value):
     kind = spec["type"]
     if value is None:
         return None
+    if kind == "list":
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = [part.strip() for part in str(value).split(",")] if spec["elements"] != "path" else [value]
+        if not isinstance(value, (list, tuple)):
+            raise RequestError("%s must be a list, got %r" % (option, value))
+        element = {"type": spec["elements"]}
+        return [_coerce("%s[%d]" % (option, index), element, item) for index, item in enumerate(value)]
     if kind == "int":
         if isinstance(value, bool):
             raise RequestError("%s must be an integer, got %r" % (option, value))
@@ -121,6 +154,8 @@ def _coerce(option, spec, value):
             value = str(value)
         if not isinstance(value, str):
             raise RequestError("%s must be a string, got %r" % (option, value))
+        if kind == "path":  # as Ansible does for type path; endpoint entries and lookup terms come unexpanded
+            value = os.path.expanduser(os.path.expandvars(value))
     if "choices" in spec and value not in spec["choices"]:
         raise RequestError("%s must be one of %s, got %r" % (option, ", ".join(spec["choices"]), value))
     return value
@@ -140,12 +175,37 @@ def validate_host(option, host):
     return host
 
 
-def build_request(values, prefix="", contexts=None, echo=True):
+def _tls_settings(checked, prefix, tls_cache):
+    """The request's `tls` slot: None without TLS, else the shared ClientTLS (built once per distinct
+    configuration, through ``tls_cache``) and this endpoint's SNI name."""
+    values = {name: checked.pop(name) for name in TLS_OPTION_NAMES}
+    if not values["tls"]:
+        return None
+    from . import _tls  # pylint: disable=import-outside-toplevel  # cryptography is loaded only for TLS
+    key = _tls.config_key(values)
+    cached = tls_cache.get(key) if tls_cache is not None else None
+    if cached is None:
+        try:
+            cached = _tls.build_client_tls(values)
+        except _tls.TLSOptionError as exc:
+            cached = exc  # remembered, so 10,000 endpoints with one bad configuration fail as fast as one
+        if tls_cache is not None:
+            tls_cache[key] = cached
+    if isinstance(cached, _tls.TLSOptionError):
+        raise RequestError("%s%s" % (prefix, cached))
+    sni = values["sni"]
+    if sni is not None and (not sni or any(char.isspace() for char in sni) or len(sni) > 253):
+        raise RequestError("%ssni %r is not a host name" % (prefix, sni))
+    return _tls.TLSRequest(cached, sni)
+
+
+def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     """Validate one endpoint's option values (names or aliases) into an EchoRequest.
 
     ``prefix`` names where the values came from in messages (``endpoints[3].``). ``contexts``
     replaces the propose_ts/propose_pc layout with explicit (abstract syntax, [transfer syntaxes])
     pairs; ``echo=False`` makes the probe association-only (negotiate, then release).
+    ``tls_cache`` (a dict) shares one TLS context among requests with the same TLS options.
     """
     canonical = {}
     for key, value in values.items():
@@ -170,7 +230,8 @@ def build_request(values, prefix="", contexts=None, echo=True):
     elif not 1 <= len(contexts) <= 128:
         raise RequestError("%sbetween 1 and 128 presentation contexts fit in one association, got %d" % (prefix, len(contexts)))
     del checked["propose_ts"], checked["propose_pc"]
-    request = EchoRequest(contexts=contexts, echo=echo, **checked)
+    tls = _tls_settings(checked, prefix, tls_cache)
+    request = EchoRequest(contexts=contexts, echo=echo, tls=tls, **checked)
     name = canonical.get("name")
     if name is not None and not isinstance(name, str):
         raise RequestError("%sname must be a string, got %r" % (prefix, name))
@@ -194,6 +255,7 @@ def build_requests(params):
     if params.get("host"):
         raise RequestError("host and endpoints are mutually exclusive: give one peer in host, or many in endpoints")
     requests = []
+    tls_cache = {}
     for index, entry in enumerate(endpoints):
         prefix = "endpoints[%d]." % index
         if not isinstance(entry, dict):
@@ -206,7 +268,7 @@ def build_requests(params):
             name = _ALIASES.get(key, key)
             merged = {k: v for k, v in merged.items() if _ALIASES.get(k, k) != name}
             merged[name] = value
-        requests.append(build_request(merged, prefix=prefix))
+        requests.append(build_request(merged, prefix=prefix, tls_cache=tls_cache))
     names = set()
     for index, request in enumerate(requests):
         if request.name in names:

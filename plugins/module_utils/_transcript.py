@@ -58,13 +58,16 @@ class Transcript:
         self.sink = sink  # optional callable(level, text): forwards to Python logging (log_config)
 
     def enabled(self, level):
-        return _LEVELS[level] <= self.threshold
+        """Whether lines of ``level`` are wanted: kept, or forwarded to a sink that filters itself."""
+        return _LEVELS[level] <= self.threshold or self.sink is not None
 
     def add(self, level, text):
-        if _LEVELS[level] > self.threshold:
+        keep = _LEVELS[level] <= self.threshold
+        if not keep and self.sink is None:
             return
         for line in text.split("\n"):
-            self.lines.append(_PREFIX[level] + line)
+            if keep:
+                self.lines.append(_PREFIX[level] + line)
             if self.sink is not None:
                 self.sink(level, line)
 

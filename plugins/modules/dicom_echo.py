@@ -26,6 +26,7 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dicom.network.association
+  - dicom.network.tls
   - dicom.network.attributes
 attributes:
   platform:
@@ -34,7 +35,8 @@ options:
   host:
     description:
       - The peer, a host name, an IPv4 literal or an IPv6 literal (echoscu's first parameter).
-      - Required unless O(endpoints) is given; the two are mutually exclusive.
+      - Required unless O(endpoints) or an offline action (O(list_profiles), O(list_ciphers), O(verify_cert), O(is_root_cert)) is given;
+        O(host) and O(endpoints) are mutually exclusive.
     type: str
     aliases: [peer]
   propose_ts:
@@ -71,14 +73,17 @@ options:
   log_config:
     description:
       - A Python C(logging.config.fileConfig) file, applied where the module runs (echoscu C(-lc) takes a log4cplus file instead).
-      - The transcript is sent to the logger C(dicom.network.echo) with the levels of O(log_level), whatever O(log_level) says.
+      - Every transcript line, at every level, is sent to the logger C(dicom.network.echo) (V(trace) as level 5); the file decides what
+        is kept and where it goes. O(log_level) still chooses what RV(log) returns.
     type: path
   endpoints:
     description:
       - Probe many peers in one task instead of O(host). Each entry is a dict with C(host) (required), and optionally
         C(port), C(calling_aet), C(called_aet), C(name) (default C(AET@host:port)), and any of O(ip_protocol), O(propose_ts),
         O(propose_pc), O(connection_timeout), O(socket_timeout), O(acse_timeout), O(dimse_timeout), O(max_pdu), O(repeat),
-        O(abort), O(log_level), which override the task-level values for that entry.
+        O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) included), which override the
+        task-level values for that entry.
+      - Endpoints with the same TLS options share one TLS context, built and checked once.
       - The task fails if any endpoint fails; every endpoint is probed anyway.
     type: list
     elements: dict
@@ -87,6 +92,34 @@ options:
       - How many of O(endpoints) are probed at once, 1 to 1024.
     type: int
     default: 64
+  list_profiles:
+    description:
+      - Offline (no network, O(host) not needed), it returns RV(tls_profiles), every O(tls_profile) with DCMTK's description, its TLS versions
+        and suites, and whether this machine's OpenSSL can do it (echoscu C(+ph), C(--list-profiles)).
+    type: bool
+    default: false
+  list_ciphers:
+    description:
+      - Offline, it returns RV(tls_ciphers), every ciphersuite DCMTK knows by IANA name with its OpenSSL name and whether this machine's
+        OpenSSL can use it (echoscu C(+cc), C(--list-ciphers), which prints only the usable ones).
+    type: bool
+    default: false
+  verify_cert:
+    description:
+      - Offline check, would this client certificate be accepted with the CA settings O(ca_files), O(ca_dirs), O(crl_files),
+        O(crl_check) and O(key_format)? Returns RV(cert_verification); the task fails when it would not (echoscu C(+vc), exit 22).
+      - Further certificates in a PEM file are used as intermediates. The check is C(cryptography)'s verifier (no purpose check of
+        the leaf, as OpenSSL for C(+vc)) plus the collection's own CRL check; see the notes for where it differs from OpenSSL.
+      - echoscu needs C(+tls) or C(+tla) for C(+vc), O(tls) is not needed here.
+    type: path
+  is_root_cert:
+    description:
+      - Offline check, is the (first) certificate in this file a valid self-signed root (self-issued, with consistent key identifiers,
+        inside its validity period, and with a self-signature that verifies)? Returns RV(root_cert); the task fails when it is not
+        (echoscu C(+rc), exit 22).
+      - Stricter than DCMTK, which does not verify the self-signature (a root with a corrupted signature passes there);
+        RV(echoscu_exit_code) still says what echoscu would return. A missing CA:TRUE is reported in the reason, not failed, as in DCMTK.
+    type: path
 notes:
   - >-
     Where each echoscu option went.
@@ -108,6 +141,39 @@ notes:
     Our implementation class UID is a C(2.25.) UUID-derived UID of this collection and our implementation version name is
     C(DICOMNET_010).
   - Run it with C(delegate_to) on a host that can reach the peers; the facts then land on the inventory host of the task.
+  - >-
+    Ansible does not apply the facts of a failed task. To keep RV(ansible_facts.dicom_echo) when a probe fails, use
+    C(failed_when: false) and decide with RV(success), or read them from the registered result.
+  - 'TLS, option by option. C(-tls), C(+tls key cert), C(+tla): O(tls) with or without O(private_key) and O(certificate).
+    C(+ps) (prompt for the key password): not supported, a module cannot prompt; an encrypted key without O(private_key_password)
+    fails with a clear message. C(+pw p): O(private_key_password=p). C(-pw): O(private_key_password) set to an empty string.
+    C(-pem), C(-der): O(key_format). C(+cf): O(ca_files). C(+cd): O(ca_dirs). C(+crl): O(crl_files). C(+crv): O(crl_check=leaf).
+    C(+cra): O(crl_check=chain). C(+pg +pm +py +px +pz +pb +pa +pn): O(tls_profile). C(+cs): O(ciphers). C(+cc): O(list_ciphers).
+    C(+ph): O(list_profiles). C(--no-sni): the default (O(sni) unset). C(--request-sni): O(sni). C(+rs): O(seed_file).
+    C(+ws): O(write_seed). C(+wf): O(write_seed_file). C(-rc): O(verify_peer_cert=true). C(-ic): O(verify_peer_cert=false).
+    C(+vc): O(verify_cert). C(+rc): O(is_root_cert).'
+  - TLS follows DCMTK 3.7.0 on Python's C(ssl) module, with OpenSSL security level 0 for every profile, no system trust store, no partial
+    chains, no host name check, no session reuse, the profile's TLS versions and TLS 1.2 suites in DCMTK's order, then O(ciphers).
+    The per-profile certificate rules of DCMTK 3.7 are applied to our certificate when it is loaded and to the peer's after the
+    handshake (a peer RSA key under 2048 bits is refused with V(8996) and V(8996-mod) and warned about otherwise, MD5 signatures
+    are always refused, ...); they apply to the peer only with O(verify_peer_cert), as in DCMTK.
+  - 'What Python cannot do as DCMTK does, said plainly: TLS 1.3 ciphersuites cannot be chosen, so V(8996-mod) offers OpenSSL''s three
+    defaults instead of its five (TLS_AES_128_CCM_SHA256 and TLS_AES_128_CCM_8_SHA256 are missing); the signature algorithms and
+    the supported groups are OpenSSL''s defaults, not DCMTK''s lists (DCMTK offers no X25519 but brainpool and secp256k1 curves,
+    so a server that only has those would fail here); the peer''s certificate rules of DCMTK 3.7 are checked on its leaf only,
+    after the handshake, not on every certificate of the chain during it; OpenSSL 3 seeds its random generator itself, so O(seed_file) only adds entropy and
+    O(write_seed) writes fresh random bytes, as OpenSSL''s RAND_write_file does; no ALPN is offered (DCMTK 3.6.8 and later offer
+    C(dicom)).'
+  - Stricter than echoscu on purpose, so a typo cannot turn into a silent security change. A missing or unreadable O(ca_files),
+    O(ca_dirs) or O(crl_files) entry is an error (echoscu warns and ignores it, and 3.6.7 then fails every verification); the
+    TLS options other than O(tls) are accepted without O(tls) and ignored (echoscu refuses them), so they can be set for a
+    whole group of endpoints; a TLS failure is reported with OpenSSL's precise reason as well as DCMTK's condition text.
+  - The TLS handshake is bounded by the smaller of O(connection_timeout) and O(socket_timeout) (0 = none); when neither bounds
+    it, by 60 seconds. A failed handshake is outcome V(tls_error) with exit code 1; so is a TLS alert right after it, such as
+    a peer refusing our certificate (echoscu 3.6.7 reports that as a TCP I/O error).
+  - O(verify_cert) uses C(cryptography), which is stricter than OpenSSL in places. It refuses SHA-1 signed and X.509 v1 leaves
+    and unusual CA extensions that OpenSSL accepts at security level 0; it checks no key usage of the leaf (neither does OpenSSL
+    for C(+vc)). RV(echoscu_exit_code) is 0 when it passes and 22 when it does not.
 seealso:
   - name: DCMTK echoscu
     description: The reference behaviour.
@@ -330,9 +396,93 @@ timing_ms:
   returned: always (one probe)
   type: dict
 tls:
-  description: TLS details; null while TLS is not in use.
+  description: The TLS session; null while TLS is not in use or when the handshake failed.
   returned: always (one probe)
   type: dict
+  contains:
+    version: {description: The TLS version negotiated (OpenSSL's name)., type: str, returned: always, sample: TLSv1.3}
+    cipher: {description: 'The ciphersuite negotiated (OpenSSL''s name, as echoscu prints it).', type: str, returned: always, sample: TLS_AES_256_GCM_SHA384}
+    cipher_iana: {description: 'Its IANA name, null when unknown.', type: str, returned: always}
+    encryption_bits: {description: The cipher's secret bits (0 for NULL suites)., type: int, returned: always}
+    profile: {description: The O(tls_profile) used., type: str, returned: always}
+    sni: {description: The SNI name sent or null., type: str, returned: always}
+    client_certificate: {description: Whether we presented a certificate (echoscu C(+tls)) rather than none (C(+tla))., type: bool, returned: always}
+    peer_verified: {description: Whether the peer's certificate was verified (O(verify_peer_cert))., type: bool, returned: always}
+    peer_certificate:
+      description: The peer's certificate, null if it sent none.
+      type: dict
+      returned: always
+      contains:
+        subject: {description: Subject (RFC 4514)., type: str, returned: always, sample: CN=pacs1.example.org}
+        issuer: {description: Issuer (RFC 4514)., type: str, returned: always}
+        serial: {description: Serial number in hexadecimal., type: str, returned: always}
+        not_before: {description: Start of validity (UTC ISO 8601)., type: str, returned: always}
+        not_after: {description: End of validity (UTC ISO 8601)., type: str, returned: always}
+        days_remaining: {description: 'Whole days until C(not_after), negative once expired.', type: int, returned: always}
+        sha256_fingerprint: {description: 'SHA-256 of the DER certificate, colon-separated hex.', type: str, returned: always}
+        key_type: {description: 'V(RSA), V(EC), V(DSA), V(Ed25519) or V(Ed448).', type: str, returned: always}
+        key_bits: {description: Key size in bits., type: int, returned: always}
+        signature_algorithm: {description: 'The hash of the certificate''s signature (V(sha256), ...), null for Ed25519/Ed448.', type: str, returned: always}
+        self_signed: {description: Whether subject and issuer are the same., type: bool, returned: always}
+tls_profiles:
+  description: With O(list_profiles), one entry per O(tls_profile).
+  returned: with list_profiles
+  type: list
+  elements: dict
+  contains:
+    name: {description: The O(tls_profile) value., type: str, returned: always}
+    description: {description: DCMTK's name of the profile., type: str, returned: always}
+    echoscu_option: {description: The echoscu option., type: str, returned: always}
+    default: {description: Whether it is the default., type: bool, returned: always}
+    retired: {description: Whether DCMTK 3.7.0 calls it retired., type: bool, returned: always}
+    tls_versions: {description: The TLS versions it may negotiate., type: list, elements: str, returned: always}
+    suites: {description: 'DCMTK''s TLS 1.2 (and older) suites of the profile, IANA names, in offer order.', type: list, elements: str, returned: always}
+    tls13_suites: {description: The TLS 1.3 suites offered (OpenSSL's defaults) or none., type: list, elements: str, returned: always}
+    offered_here: {description: What this machine offers for the profile., type: list, elements: str, returned: always}
+    available: {description: Whether this machine's OpenSSL can do it., type: bool, returned: always}
+    reason: {description: 'Why not, or null.', type: str, returned: always}
+    note: {description: 'Remarks, such as what Python cannot reproduce.', type: str, returned: always}
+tls_ciphers:
+  description: With O(list_ciphers), every ciphersuite DCMTK knows, weakest first.
+  returned: with list_ciphers
+  type: list
+  elements: dict
+  contains:
+    iana_name: {description: 'The IANA name, as O(ciphers) takes it.', type: str, returned: always}
+    openssl_name: {description: OpenSSL's name or null., type: str, returned: always}
+    min_tls_version: {description: The lowest TLS version that has it., type: str, returned: always}
+    key_exchange: {description: 'DCMTK''s class, V(RSA), V(DH), V(ECDH), V(ECDH_RSA) or V(ECDH_ECDSA).', type: str, returned: always}
+    mac: {description: The MAC., type: str, returned: always}
+    mode: {description: The cipher mode., type: str, returned: always}
+    encryption_bits: {description: Encryption strength in bits., type: int, returned: always}
+    usable: {description: Whether this machine's OpenSSL can negotiate it (what echoscu C(+cc) lists)., type: bool, returned: always}
+cert_verification:
+  description: With O(verify_cert), the verdict.
+  returned: with verify_cert
+  type: dict
+  contains:
+    passed: {description: Whether the certificate would be accepted., type: bool, returned: always}
+    reason:
+      description: Why not, in OpenSSL's words where they exist (C(unable to get local issuer certificate), C(certificate revoked), ...).
+      type: str
+      returned: always
+    subject: {description: The certificate's subject., type: str, returned: always}
+    issuer: {description: Its issuer., type: str, returned: always}
+    not_after: {description: End of its validity (UTC ISO 8601)., type: str, returned: always}
+    chain: {description: 'The verified chain''s subjects, leaf first.', type: list, elements: str, returned: always}
+root_cert:
+  description: With O(is_root_cert), the verdict.
+  returned: with is_root_cert
+  type: dict
+  contains:
+    is_root: {description: 'Self-issued, consistent key identifiers, inside its validity and a valid self-signature.', type: bool, returned: always}
+    reason: {description: 'Why not, or a remark about CA:TRUE or keyUsage; null when there is nothing to say.', type: str, returned: always}
+    self_signature_valid: {description: Whether the self-signature verifies (null when unreadable)., type: bool, returned: always}
+    basic_constraints_ca: {description: 'The basicConstraints CA flag, null without the extension.', type: bool, returned: always}
+    key_cert_sign: {description: 'The keyUsage keyCertSign bit, null without the extension.', type: bool, returned: always}
+    subject: {description: The certificate's subject., type: str, returned: always}
+    not_after: {description: End of its validity., type: str, returned: always}
+    echoscu_verdict: {description: What echoscu C(+rc) would say (it does not verify the signature)., type: bool, returned: always}
 log:
   description: The transcript at O(log_level) and above, in echoscu's format.
   returned: always (one probe)
@@ -363,7 +513,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ..module_utils._request import RequestError, build_requests, module_argument_spec
+from ..module_utils._request import OFFLINE_ACTIONS, RequestError, build_requests, module_argument_spec
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
 
@@ -384,9 +534,69 @@ def _log_sink(config_file):
     return lambda level, text: logger.log(levels[level], text)
 
 
+def _offline(module, params):
+    """echoscu's exclusive TLS actions: list_profiles, list_ciphers, verify_cert, is_root_cert. No network."""
+    from ..module_utils import _tls_offline  # pylint: disable=import-outside-toplevel
+
+    if params["host"] or params["endpoints"]:
+        module.warn("host and endpoints are not probed when an offline action (%s) is given" % ", ".join(OFFLINE_ACTIONS))
+    result = {"changed": False, "success": True, "echoscu_exit_code": 0}
+    messages = []
+    try:
+        if params["list_profiles"]:
+            result["tls_profiles"] = _tls_offline.list_profiles()
+            messages.append("%d of %d TLS profiles available here" % (sum(p["available"] for p in result["tls_profiles"]), len(result["tls_profiles"])))
+        if params["list_ciphers"]:
+            result["tls_ciphers"] = _tls_offline.list_ciphers()
+            messages.append("%d of %d ciphersuites usable here" % (sum(c["usable"] for c in result["tls_ciphers"]), len(result["tls_ciphers"])))
+        if params["verify_cert"]:
+            check = _tls_offline.verify_certificate(params["verify_cert"], params)
+            result["cert_verification"] = check
+            if check["passed"]:
+                messages.append("Verification of certificate '%s' passed." % params["verify_cert"])
+            else:
+                messages.append("Verification of certificate '%s' failed: %s" % (params["verify_cert"], check["reason"]))
+                result["success"], result["echoscu_exit_code"] = False, 22
+        if params["is_root_cert"]:
+            check = _tls_offline.root_certificate(params["is_root_cert"], params)
+            result["root_cert"] = check
+            if check["is_root"]:
+                messages.append("Certificate '%s' is a valid, self-signed root CA." % params["is_root_cert"])
+            else:
+                messages.append("Certificate '%s' is not a valid, self-signed root CA: %s" % (params["is_root_cert"], check["reason"]))
+                result["success"] = False
+            if not check["echoscu_verdict"]:
+                result["echoscu_exit_code"] = 22
+    except _tls_offline.OfflineError as exc:
+        module.fail_json(msg=str(exc), outcome="invalid_input", echoscu_exit_code=1, changed=False)
+    result["msg"] = " ".join(messages)
+    if result["success"]:
+        module.exit_json(**result)
+    module.fail_json(**result)
+
+
+def _write_seeds(module, requests, results):
+    """echoscu +ws/+wf: after a run that reached its normal end (exit 0 or 70), write each seed file once."""
+    if module.check_mode:
+        return
+    done = set()
+    for request, result in zip(requests, results):
+        config = request.tls.config if request.tls is not None else None
+        if config is None or config.seed_target is None or config.seed_target in done or result["echoscu_exit_code"] not in (0, 70):
+            continue
+        done.add(config.seed_target)
+        from ..module_utils import _tls  # pylint: disable=import-outside-toplevel
+
+        problem = _tls.write_seed(config.seed_target)
+        if problem:
+            module.warn("the random seed could not be written (echoscu would not say so): %s" % problem)
+
+
 def main():
     module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     params = module.params
+    if any(params[name] for name in OFFLINE_ACTIONS):
+        _offline(module, params)
     try:
         requests = build_requests(params)
     except RequestError as exc:
@@ -407,6 +617,7 @@ def main():
 
     if not params["endpoints"]:
         result = _engine.probe(requests[0], sink)
+        _write_seeds(module, requests, [result])
         result["ansible_facts"] = {"dicom_echo": _facts(result)}
         del result["checked_at"]
         if result["success"]:
@@ -414,6 +625,7 @@ def main():
         module.fail_json(**result)
 
     results = _engine.probe_all(requests, params["concurrency"], sink)
+    _write_seeds(module, requests, results)
     outcomes = {}
     facts = {}
     for request, result in zip(requests, results):

@@ -11,6 +11,23 @@ import time
 from pathlib import Path
 
 
+# pynetdicom installs console scripts named echoscu, storescp, ... into the virtualenv's bin
+# directory, which comes first on PATH in every test venv: a bare "echoscu" would run pynetdicom's
+# app, not DCMTK's. DCMTK tools are therefore always called by absolute path.
+TOOL_DIRS = tuple(d for d in (os.environ.get("DCMTK_BIN_DIR"), "/usr/bin", "/usr/local/bin", "/usr/sbin") if d)
+
+
+def tool(name: str) -> str:
+    """Absolute path of the DCMTK (or Orthanc) executable `name`, skipping script shims."""
+    for directory in TOOL_DIRS:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            with open(path, "rb") as handle:
+                if handle.read(2) != b"#!":  # pynetdicom's entry points are Python scripts
+                    return path
+    raise FileNotFoundError("%s (DCMTK/Orthanc) not found in %s; install the Debian package" % (name, ", ".join(TOOL_DIRS)))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """An ephemeral port that was free a moment ago.
 

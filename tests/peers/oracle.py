@@ -20,6 +20,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from ._proc import tool
+
 # (UID, DCMTK name printed by -d, DICOM keyword, -pts index in 3.6.7 or None),
 # in the order of the latest (3.7.0) --propose-ts list: n(latest) = position + 1.
 TRANSFER_SYNTAXES = [
@@ -250,7 +252,7 @@ def _parse_dump(debug: list[str], kind: str) -> tuple[dict[str, str], list[Conte
 
 def run_echoscu(host: str, port: int, called_aet: str = "ANY-SCP", calling_aet: str = "ECHOSCU",
                 pts: int = 1, ppc: int = 1, extra=(), timeout: float = 60,
-                echoscu: str = "echoscu") -> EchoscuResult:
+                echoscu: str | None = None) -> EchoscuResult:
     """Run `echoscu -d` against host:port and parse what it printed.
 
     `extra` is inserted before host/port (e.g. ("-ta", "2", "--repeat", "3")).
@@ -258,7 +260,7 @@ def run_echoscu(host: str, port: int, called_aet: str = "ANY-SCP", calling_aet: 
     parse IPv6 literals.  The process group is killed after `timeout` seconds
     (then exit_code is None and timed_out is True).
     """
-    argv = [echoscu, "-d", "-aet", calling_aet, "-aec", called_aet,
+    argv = [echoscu or tool("echoscu"), "-d", "-aet", calling_aet, "-aec", called_aet,
             "-pts", str(pts), "-ppc", str(ppc), *extra, host, str(port)]
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import _proc
+from ._proc import tool
 
 HOST = "127.0.0.1"
 BIND_ERROR = re.compile(r"in use|cannot listen|bind", re.IGNORECASE)
@@ -164,7 +165,7 @@ def storescp(*extra_args: str, ipv6: bool = False, title: str = "STORESCP",
     (workdir / "incoming").mkdir()
 
     def build(port: int) -> list[str]:
-        return ["storescp", "-aet", title, "-od", str(workdir / "incoming"), *extra_args, str(port)]
+        return [tool("storescp"), "-aet", title, "-od", str(workdir / "incoming"), *extra_args, str(port)]
 
     return _start("storescp", workdir, build, _listening, timeout, None, title, keep_workdir)
 
@@ -205,7 +206,7 @@ def dcmqrscp(*extra_args: str, title: str = "QRSCP", calling_aets: tuple[str, ..
             "VendorTable BEGIN", "VendorTable END",
             "AETable BEGIN", "%s  %s  RW  (10, 10mb)  allowed" % (title, storage), "AETable END",
             ""]))
-        return ["dcmqrscp", "-c", str(config), *extra_args, str(port)]
+        return [tool("dcmqrscp"), "-c", str(config), *extra_args, str(port)]
 
     return _start("dcmqrscp", workdir, build, _listening, timeout, title, title, keep_workdir)
 
@@ -238,7 +239,7 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
             "OrthancExplorerEnabled": False, "WebDavEnabled": False,
             "SaveJobs": False, "MetricsEnabled": False, "HttpThreadsCount": 4,
         }, indent=1))
-        return ["Orthanc", str(config)]
+        return [tool("Orthanc"), str(config)]
 
     def ready(proc: subprocess.Popen, port: int) -> bool:
         # Listening is not enough: the DICOM server must actually answer.
@@ -246,7 +247,7 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
             return False
         try:
             probe = subprocess.run(
-                ["echoscu", "-to", "2", "-ta", "2", "-aec", title, HOST, str(port)],
+                [tool("echoscu"), "-to", "2", "-ta", "2", "-aec", title, HOST, str(port)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 timeout=10, check=False)
         except subprocess.TimeoutExpired:
@@ -262,7 +263,7 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
 
 def _dcmtk_version() -> str:
     try:
-        out = subprocess.run(["storescp", "--version"], capture_output=True, text=True,
+        out = subprocess.run([tool("storescp"), "--version"], capture_output=True, text=True,
                              timeout=10, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return "?"

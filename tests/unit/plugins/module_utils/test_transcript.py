@@ -44,3 +44,13 @@ def test_level_filter_and_prefixes():
     log.add("fatal", "Association Rejected:\nResult: Rejected Permanent, Source: Service User")
     assert log.lines == ["I: Requesting Association", "F: Association Rejected:", "F: Result: Rejected Permanent, Source: Service User"]
     assert not log.enabled("debug") and log.enabled("warn")
+
+
+def test_a_sink_gets_every_level_while_lines_keep_the_threshold():
+    seen = []
+    log = Transcript("warn", sink=lambda level, text: seen.append((level, text)))
+    assert log.enabled("debug")
+    log.add("debug", "dump line 1\ndump line 2")
+    log.add("error", "bad")
+    assert log.lines == ["E: bad"]
+    assert seen == [("debug", "dump line 1"), ("debug", "dump line 2"), ("error", "bad")]
