@@ -56,6 +56,9 @@ for _uid, _dcmtk, _keyword in ECHOSCU_TRANSFER_SYNTAXES:
         _NAME_TO_UID[re.sub(r"[^a-z0-9]", "", _alias.lower())] = _uid
 
 
+_NOT_DISCOVERED = object()
+
+
 class ReportError(ValueError):
     """Bad input for a report (unreadable baseline, unknown format ...); the text says what."""
 
@@ -289,6 +292,9 @@ def _verify_checks(row, spec, discovered):
     expected = spec.get("expect_transfer_syntaxes")
     if expected:
         wanted = [transfer_syntax_uid(value) or value for value in expected]
+        if discovered is _NOT_DISCOVERED:
+            checks.append(_check("transfer_syntaxes", False, "not checked: transfer syntax discovery could not ask the endpoint", wanted, None))
+            return _more_checks(checks, row, spec)
         if discovered is not None:
             accepted = list(discovered)
             source = "accepted in discovery"
@@ -304,6 +310,10 @@ def _verify_checks(row, spec, discovered):
                 ", ".join(transfer_syntax_name(uid) for uid in accepted) or "none"), wanted, accepted))
         else:
             checks.append(_check("transfer_syntaxes", True, "all %d expected transfer syntaxes accepted" % len(wanted), wanted, accepted))
+    return _more_checks(checks, row, spec)
+
+
+def _more_checks(checks, row, spec):
     limit = _num(spec.get("max_rtt_ms"))
     if limit is not None:
         rtt = _num((row["rtt_ms"] or {}).get("max"))
@@ -349,6 +359,8 @@ def build_verify_report(endpoints, results, discovered=None, attempts=None, run=
         found = discovered.get(name)
         if found is not None:
             row["discovered_transfer_syntaxes"] = _syntax_entries(found)
+        elif name in discovered:  # asked, but the lookup could not get an answer
+            found = _NOT_DISCOVERED
         row["expectations"] = {key: spec.get(key) for key in EXPECTATION_KEYS if spec.get(key) not in (None, False, [])}
         row["checks"] = _verify_checks(row, spec, found)
         rows.append(_finish_row(row))
@@ -566,8 +578,10 @@ def _target(row):
 
 
 def _syntax_names(row):
-    entries = row.get("discovered_transfer_syntaxes") or row.get("accepted_transfer_syntaxes") or []
-    return [entry["name"] for entry in entries]
+    """What the echo association accepted, then what discovery found besides."""
+    names = [entry["name"] for entry in row.get("accepted_transfer_syntaxes") or []]
+    names += [entry["name"] for entry in row.get("discovered_transfer_syntaxes") or [] if entry["name"] not in names]
+    return names
 
 
 def _cert_text(row):

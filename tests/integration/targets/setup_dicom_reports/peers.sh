@@ -5,28 +5,25 @@
 #   faulty_start NAME MODE PORT [k=v...] a faulty peer on a given port (for "same endpoint, new behaviour")
 #   faulty_stop NAME
 #   peers_stop_all                       everything started here (also run by the EXIT trap)
+#   tls_start DIR / tls_stop DIR         tests/peers/tls_peers.py: a PKI and storescp +tls peers (DIR/vars.yml)
 # shellcheck shell=bash
 
-COLLECTION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)
+# ansible-test copies the targets and points ANSIBLE_COLLECTIONS_PATH at the directory holding
+# ansible_collections/; run by hand, the collection is the checkout these targets live in.
+if [[ -n "${ANSIBLE_COLLECTIONS_PATH:-}" && -d "${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/dicom/network/tests/peers" ]]; then
+    COLLECTION_ROOT="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/dicom/network"
+else
+    COLLECTION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)
+fi
 PEER_DIR=${OUTPUT_DIR:-$(mktemp -d)}/peers
 mkdir -p "$PEER_DIR"
 export PYTHONPATH="$COLLECTION_ROOT${PYTHONPATH:+:$PYTHONPATH}"
-PEER_PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}
-
-# pynetdicom installs console scripts named storescp, echoscp and qrscp into the virtualenv, which
-# shadow DCMTK's programs when the virtualenv comes first on PATH: the peers get DCMTK's own.
-PEER_BIN=$PEER_DIR/bin
-mkdir -p "$PEER_BIN"
-for tool in storescp dcmqrscp echoscu; do
-    if [ -x "/usr/bin/$tool" ]; then
-        ln -sf "/usr/bin/$tool" "$PEER_BIN/$tool"
-    fi
-done
+PEER_PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python || command -v python3)}
 
 peer_start() {
     local name=$1
     shift
-    PATH="$PEER_BIN:$PATH" "$PEER_PY" -m tests.peers start "$name" "$@" --dir "$PEER_DIR" --lifetime 900 >/dev/null
+    "$PEER_PY" -m tests.peers start "$name" "$@" --dir "$PEER_DIR" --lifetime 900 >/dev/null
 }
 
 peer_field() {
@@ -72,4 +69,12 @@ peers_stop_all() {
 
 free_port() {
     "$PEER_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+tls_start() {
+    timeout 60 "$PEER_PY" "$COLLECTION_ROOT/tests/peers/tls_peers.py" start "$1"
+}
+
+tls_stop() {
+    "$PEER_PY" "$COLLECTION_ROOT/tests/peers/tls_peers.py" stop "$1" || true
 }

@@ -196,6 +196,14 @@ def test_transfer_syntaxes_without_discovery_use_the_echo():
     assert "discovery unavailable" in rows[1]["checks"][1]["message"]
 
 
+def test_transfer_syntaxes_when_discovery_failed():
+    endpoints = [{"name": "a", "host": "h", "expect_transfer_syntaxes": [EXPLICIT], "max_rtt_ms": 5}]
+    report = _reports.build_verify_report(endpoints, [result("a")], discovered={"a": None})
+    ts_check = report["endpoints"][0]["checks"][1]
+    assert ts_check["name"] == "transfer_syntaxes" and ts_check["passed"] is False and "could not ask" in ts_check["message"]
+    assert checks(report["endpoints"][0])["max_rtt_ms"] is True  # the other checks still run
+
+
 # ---- audit and baseline ----------------------------------------------------------------
 
 
