@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: dicom.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -207,11 +206,11 @@ def main(argv=None):
     print()
     print("Audit benchmark: %d inventory hosts, %d CPUs, load average %s, Ansible default forks (5)"
           % (args.hosts, os.cpu_count(), " ".join("%.2f" % value for value in load) if load else "?"))
-    print("%-8s %-34s %-8s %-46s %s" % ("peer", "dicom.network.audit, whole run", "echoscu", "per-host echoscu, extrapolated to %d" % args.hosts,
-                                          "ratio"))
+    print("%-8s %-34s %-8s %-46s %s" % ("peer", "dicom.network.audit, whole run", "echoscu",
+                                        "per-host echoscu, extrapolated to %d" % args.hosts, "ratio"))
     for item in results:
-        audit_text = "%.2f s (median of %s; %d/s)" % (item["audit_median_s"], ", ".join("%.2f" % v for v in item["audit_runs_s"]),
-                                                     item["audit_endpoints_per_s"])
+        runs = ", ".join("%.2f" % value for value in item["audit_runs_s"])
+        audit_text = "%.2f s (median of %s; %d/s)" % (item["audit_median_s"], runs, item["audit_endpoints_per_s"])
         for style, data in item["per_host"].items():
             print("%-8s %-34s %-8s %-46s %.0fx" % (
                 item["peer"], audit_text, style, "%.0f s (%.3f s/host; %s hosts took %s s)" % (

@@ -27,7 +27,6 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import (
-    DCMTK_NAMES,
     ECHOSCU_TRANSFER_SYNTAXES,
     KEYWORD_TO_UID,
     uid_name,
@@ -768,7 +767,8 @@ code{white-space:nowrap;font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas
 .outcome{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}.outcome.bad{color:var(--bad);font-weight:600}
 .ts{font-size:12px}.ts span{display:inline-block;background:#eef1f4;border-radius:3px;padding:0 5px;margin:0 3px 3px 0}
 .cert.soon{color:var(--bad);font-weight:600}.cert.warn{color:var(--warn);font-weight:600}
-.notes{font-size:12px}.notes div{margin-bottom:2px}.notes .f{color:var(--bad)}.notes .c{color:var(--warn)}.notes .r{color:var(--reg);font-weight:600}.notes .i{color:var(--info)}
+.notes{font-size:12px}.notes div{margin-bottom:2px}.notes .f{color:var(--bad)}.notes .c{color:var(--warn)}
+.notes .r{color:var(--reg);font-weight:600}.notes .i{color:var(--info)}
 footer{padding:14px 28px;color:var(--muted);font-size:12px}
 @media print{th{position:static}body{background:#fff}}
 """
@@ -799,8 +799,8 @@ def render_html(report):
            '<meta name="generator" content="dicom.network %s">' % _h(report["kind"]),
            "<title>%s - %s</title>" % (_h(report["title"]), _h(report["verdict"].upper())),
            "<style>%s</style></head><body>" % _CSS,
-           '<header><h1>%s<span class="verdict %s" id="verdict">%s</span></h1>' % (_h(report["title"]), _h(report["verdict"]),
-                                                                              _h(report["verdict"].upper())),
+           '<header><h1>%s<span class="verdict %s" id="verdict">%s</span></h1>' % (
+               _h(report["title"]), _h(report["verdict"]), _h(report["verdict"].upper())),
            '<div class="muted">%s report generated %s%s%s</div></header><main>' % (
                _h(report["kind"]), _h(report["generated_at"]),
                " &middot; probed from %s" % _h(", ".join(run["probe_hosts"])) if run.get("probe_hosts") else "",
@@ -817,8 +817,8 @@ def render_html(report):
     out.append('<section class="cards" id="summary">')
     out += ['<div class="card %s"><b>%s</b><span>%s</span></div>' % (cls, _h(value), _h(label)) for label, value, cls in cards]
     out.append("</section>")
-    out.append('<div class="chips">' + "".join("<span><code>%s</code> %d</span>" % (_h(outcome), count)
-                                                for outcome, count in summary["outcomes"].items()) + "</div>")
+    chips = "".join("<span><code>%s</code> %d</span>" % (_h(outcome), count) for outcome, count in summary["outcomes"].items())
+    out.append('<div class="chips">' + chips + "</div>")
     if report.get("baseline"):
         base = report["baseline"]
         out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); latency shifts flagged beyond %s ms and %s%%.%s</div>' % (

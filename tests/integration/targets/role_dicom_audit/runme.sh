@@ -95,5 +95,9 @@ set +e
 out=$(ansible-playbook -i "$WORK/inventory2.json" audit.yml -e dicom_audit_group=no_such_group "${COMMON[@]}" "$@" 2>&1)
 rc=$?
 set -e
-[ "$rc" -ne 0 ] && echo "$out" | grep -q "The inventory group no_such_group" || { echo "missing group not reported:"; echo "$out"; exit 1; }
+if [ "$rc" -eq 0 ] || ! echo "$out" | grep -q "The inventory group no_such_group"; then
+    echo "missing group not reported:"
+    echo "$out"
+    exit 1
+fi
 echo "role_dicom_audit: all scenarios passed"

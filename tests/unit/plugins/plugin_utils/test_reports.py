@@ -108,8 +108,8 @@ def test_echo_endpoints_refuses_unknown_transfer_syntax():
 
 
 def test_echo_retryable():
-    results = [result("up"), result("refused", "connection_refused"), result("wrong", "association_rejected",
-                                                                           rejection={"result": 1, "source": 1, "reason": 7}),
+    results = [result("up"), result("refused", "connection_refused"),
+               result("wrong", "association_rejected", rejection={"result": 1, "source": 1, "reason": 7}),
                result("busy", "association_rejected", rejection={"result": 2, "source": 3, "reason": 1}),
                result("slow", "acse_timeout"), result("noctx", "no_acceptable_context")]
     assert _reports.echo_retryable(results) == ["refused", "busy", "slow"]
