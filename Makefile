@@ -5,6 +5,7 @@
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
 #   make lint         ansible-lint --profile production on roles/ and playbooks/
+#   make demo         loopback SCPs + playbooks/demo.yml (pacs_verify, dicom_audit); reports in demo-output/
 #   make deps         .venv, Debian packages, offline pip bootstrap for ansible-test
 #   make clean        remove .build/ and tests/output/ (make distclean also removes .venv/)
 #
@@ -72,16 +73,16 @@ INTEGRATION_ARGS ?=
 # e.g.  EXTRA_APT_PACKAGES := chromium:chromium
 SANITY_APT_PACKAGES := shellcheck:shellcheck
 INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen
-EXTRA_APT_PACKAGES ?=
+EXTRA_APT_PACKAGES ?= chromium:chromium
 INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
 
 # What `make lint` lints (relative to the collection root).
 LINT_PATHS := roles playbooks
 
-.PHONY: help test deps venv system-deps offline-pip build-tree sanity units integration lint clean distclean
+.PHONY: help test deps venv system-deps offline-pip build-tree sanity units integration lint demo clean distclean
 
 help:
-	@sed -n '2,9s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
+	@sed -n '2,10s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
 
 test: deps sanity units integration lint
 	@echo "make test: deps, sanity, units, integration and lint all passed"
@@ -154,6 +155,12 @@ lint: venv build-tree
 	cmd='ANSIBLE_COLLECTIONS_PATH="$(BUILD_DIR)" "$(VENV)/bin/ansible-lint" --profile production $(LINT_PATHS)'; \
 	echo "cd $(COLLECTION_DIR) && $$cmd"; \
 	cd "$(COLLECTION_DIR)" && eval "$$cmd"
+
+# The main job, on loopback only and without root: starts the demo SCPs (hacking/demo_scp.py),
+# runs playbooks/demo.yml (pacs_verify, then dicom_audit twice around a simulated change), prints
+# the summaries and the report paths (demo-output/), and stops the SCPs (hacking/demo.sh).
+demo: venv
+	@"$(ROOT)/hacking/demo.sh" "$(VENV_PY)"
 
 clean:
 	rm -rf "$(BUILD_DIR)" "$(ROOT)/tests/output"

@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: dicom.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of dicom.network.dicom_report: evaluate dicom_echo results and write the reports on the controller."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+from ansible.release import __version__ as ansible_version
+from ansible.utils.display import Display
+
+from ansible_collections.dicom.network.plugins.plugin_utils import _reports
+
+display = Display()
+
+ARGUMENT_SPEC = {
+    "kind": {"type": "str", "required": True, "choices": list(_reports.KINDS)},
+    "endpoints": {"type": "list", "elements": "dict", "required": True},
+    "results": {"type": "list", "elements": "dict"},
+    "results_from": {"type": "str"},
+    "discovered_transfer_syntaxes": {"type": "dict"},
+    "attempts": {"type": "dict"},
+    "min_cert_days": {"type": "int"},
+    "baseline": {"type": "path"},
+    "baseline_missing": {"type": "str", "default": "warn", "choices": ["fail", "warn", "ignore"]},
+    "latency_threshold_ms": {"type": "float", "default": 20.0},
+    "latency_threshold_pct": {"type": "float", "default": 50.0},
+    "dest": {"type": "path", "required": True},
+    "basename": {"type": "str"},
+    "formats": {"type": "list", "elements": "str", "default": list(_reports.FORMATS), "choices": list(_reports.FORMATS)},
+    "title": {"type": "str"},
+    "run": {"type": "dict"},
+    "table_rows": {"type": "int"},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    @staticmethod
+    def _results_from(name, task_vars):
+        """The results in a variable: a registered dicom_echo batch result, or a list of results (or of such registrations).
+
+        Read as they are, without templating them into the task's arguments first, which costs a noticeable
+        fraction of a second per thousand endpoints.
+        """
+        if name not in task_vars:
+            raise AnsibleActionFail("results_from: there is no variable %s" % name)
+        value = task_vars[name]
+        items = value if isinstance(value, (list, tuple)) else [value]
+        results = []
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("results"), (list, tuple)):
+                results.extend(item["results"])
+            elif isinstance(item, dict) and "outcome" in item:
+                results.append(item)
+            else:
+                raise AnsibleActionFail("results_from: %s holds neither dicom_echo results nor a registered batch result" % name)
+        return results
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[["results", "results_from"]],
+                                                       required_one_of=[["results", "results_from"]])
+        del validation
+        results = args["results"] if args["results"] is not None else self._results_from(args["results_from"], task_vars or {})
+        run = dict(args["run"] or {})
+        run.setdefault("controller", socket.gethostname())
+        run.setdefault("ansible_version", ansible_version)
+        run.setdefault("check_mode", bool(self._task.check_mode))
+        try:
+            if args["kind"] == "pacs_verify":
+                report = _reports.build_verify_report(args["endpoints"], results, args["discovered_transfer_syntaxes"],
+                                                      args["attempts"], run, args["title"])
+            else:
+                report = _reports.build_audit_report(args["endpoints"], results, args["min_cert_days"], run, args["title"])
+            if args["baseline"]:
+                if os.path.exists(args["baseline"]) or args["baseline_missing"] == "fail":
+                    baseline = _reports.load_baseline(args["baseline"])
+                    _reports.compare_baseline(report, baseline, args["latency_threshold_ms"], args["latency_threshold_pct"],
+                                              source=os.path.abspath(args["baseline"]))
+                elif args["baseline_missing"] == "warn":
+                    display.warning("baseline %s does not exist (yet): reporting without comparison" % args["baseline"])
+            files = _reports.write_reports(report, args["dest"], args["basename"] or args["kind"], args["formats"])
+        except _reports.ReportError as exc:
+            raise AnsibleActionFail(to_native(exc)) from None
+
+        failures = [
+            {"endpoint": row["name"], "check": check["name"], "outcome": row["outcome"], "message": check["message"]}
+            for row in report["endpoints"] for check in row["checks"] if not check["passed"]
+        ]
+        result.update(
+            changed=False,
+            verdict=report["verdict"],
+            summary=report["summary"],
+            report_files=files,
+            failures=failures,
+            regressions=[row["name"] for row in report["endpoints"] if row["regression"]],
+            table=_reports.render_table(report, args["table_rows"]),
+            msg="%s: %s, %d of %d endpoints failed, %d of %d checks failed; reports in %s" % (
+                report["kind"], report["verdict"], report["summary"]["failed"], report["summary"]["endpoints"],
+                report["summary"]["checks_failed"], report["summary"]["checks"], os.path.dirname(next(iter(files.values()), args["dest"]))),
+        )
+        return result

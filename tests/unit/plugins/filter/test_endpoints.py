@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The endpoint filters of the roles, as Jinja calls them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.dicom.network.plugins.filter import endpoints
+
+
+def test_filters_are_registered():
+    assert set(endpoints.FilterModule().filters()) == {"echo_endpoints", "echo_retryable", "inventory_endpoints"}
+
+
+def test_echo_endpoints_errors_are_filter_errors():
+    with pytest.raises(AnsibleFilterError, match="echo_endpoints: endpoint 0 .*unknown transfer syntax 'Nope'"):
+        endpoints.echo_endpoints([{"host": "h", "expect_transfer_syntaxes": ["Nope"]}])
+    with pytest.raises(AnsibleFilterError, match="must be a list"):
+        endpoints.echo_endpoints({"host": "h"})
+
+
+def test_echo_retryable_wants_the_results_list():
+    assert endpoints.echo_retryable([{"name": "a", "outcome": "connect_timeout"}, {"name": "b", "outcome": "success"}]) == ["a"]
+    with pytest.raises(AnsibleFilterError, match="results list"):
+        endpoints.echo_retryable({"results": []})
+
+
+def test_inventory_endpoints_reads_every_endpoint_option():
+    hostvars = {"pacs": {"ansible_host": "10.0.0.5", "dicom_called_aet": "PACS", "dicom_tls": True,
+                         "dicom_ca_files": ["/ca.pem"], "dicom_acse_timeout": 3, "dicom_name": "ignored"}}
+    groups = endpoints.inventory_endpoints(hostvars, ["pacs"], {"calling_aet": "AUDIT"})
+    assert groups == {"localhost": [{"calling_aet": "AUDIT", "called_aet": "PACS", "tls": True, "ca_files": ["/ca.pem"],
+                                     "acse_timeout": 3, "host": "10.0.0.5", "name": "pacs"}]}
+    with pytest.raises(AnsibleFilterError, match="'nope' is not an inventory host"):
+        endpoints.inventory_endpoints(hostvars, ["nope"])
