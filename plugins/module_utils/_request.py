@@ -65,6 +65,7 @@ OPTIONS = {
     "log_config": {"type": "path"},
     "endpoints": {"type": "list", "elements": "dict"},
     "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
+    "facts": {"type": "bool", "default": True},
 }
 
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)

@@ -65,3 +65,11 @@ def test_batch_reports_every_endpoint_in_order(capsys):
     assert [r["outcome"] for r in result["results"]] == ["connection_refused", "dns_error"]
     assert result["summary"] == {"total": 2, "succeeded": 0, "failed": 2, "outcomes": {"connection_refused": 1, "dns_error": 1}}
     assert set(result["ansible_facts"]["dicom_echo"]) == {"first", "ANY-SCP@no-such-host.invalid:%d" % ports[1]}
+
+
+def test_facts_can_be_left_out(capsys):
+    code, result = run_module(capsys, {"endpoints": [{"host": "127.0.0.1", "port": closed_port()}], "facts": False})
+    assert code == 1 and "ansible_facts" not in result
+    assert result["results"][0]["outcome"] == "connection_refused"
+    code, single = run_module(capsys, {"host": "127.0.0.1", "port": closed_port(), "facts": False})
+    assert code == 1 and "ansible_facts" not in single and single["outcome"] == "connection_refused"
