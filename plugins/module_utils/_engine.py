@@ -80,7 +80,8 @@ class _Probe:
 
     def __init__(self, request, sink=None):
         self.req = request
-        self.log = Transcript(request.log_level, sink)
+        # A sink (Python logging) sees the lines of concurrent probes interleaved: name their endpoint.
+        self.log = Transcript(request.log_level, None if sink is None else lambda level, text: sink(level, text, request.name))
         self.loop = asyncio.get_running_loop()
         self.reader = self.writer = self.sock = None
         self.address = None

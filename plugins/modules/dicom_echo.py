@@ -75,6 +75,8 @@ options:
       - A Python C(logging.config.fileConfig) file, applied where the module runs (echoscu C(-lc) takes a log4cplus file instead).
       - Every transcript line, at every level, is sent to the logger C(dicom.network.echo) (V(trace) as level 5); the file decides what
         is kept and where it goes. O(log_level) still chooses what RV(log) returns.
+      - Each record carries the endpoint's name in the record attribute C(endpoint); a format string that includes
+        %(endpoint)s tells the interleaved lines of a batch apart.
     type: path
   endpoints:
     description:
@@ -539,7 +541,7 @@ def _log_sink(config_file):
     logger = logging.getLogger("dicom.network.echo")
     levels = {"fatal": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
               "debug": logging.DEBUG, "trace": logging.DEBUG - 5}
-    return lambda level, text: logger.log(levels[level], text)
+    return lambda level, text, endpoint: logger.log(levels[level], text, extra={"endpoint": endpoint})
 
 
 def _offline(module, params):
