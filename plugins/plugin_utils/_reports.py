@@ -26,11 +26,9 @@ import statistics
 import tempfile
 import xml.etree.ElementTree as ET
 
-from ansible_collections.dicom.network.plugins.module_utils._syntaxes import (
-    ECHOSCU_TRANSFER_SYNTAXES,
-    KEYWORD_TO_UID,
-    uid_name,
-)
+from ansible_collections.dicom.network.plugins.module_utils._negotiation import resolve_uid, uid_label
+from ansible_collections.dicom.network.plugins.module_utils._request import RequestError
+from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
 
 SCHEMA = "dicom.network/connectivity-report"
 SCHEMA_VERSION = 1
@@ -47,12 +45,7 @@ RETRYABLE_OUTCOMES = frozenset(["dns_error", "connection_refused", "connect_time
 
 # Severity order of a row in the human-readable reports (problems first).
 _SEVERITY = {"regression": 0, "failed": 1, "changed": 2, "recovery": 3, "passed": 4}
-_UID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _ECHOSCU_ORDER = {uid: index for index, (uid, _dcmtk, _keyword) in enumerate(ECHOSCU_TRANSFER_SYNTAXES)}
-_NAME_TO_UID = {}
-for _uid, _dcmtk, _keyword in ECHOSCU_TRANSFER_SYNTAXES:
-    for _alias in (_uid, _dcmtk, _keyword, uid_name(_uid)):
-        _NAME_TO_UID[re.sub(r"[^a-z0-9]", "", _alias.lower())] = _uid
 
 
 _NOT_DISCOVERED = object()
@@ -71,24 +64,20 @@ def utc_now():
 
 
 def transfer_syntax_uid(value):
-    """A transfer syntax as a UID: a UID, a DICOM keyword, DCMTK's or pydicom's name; None if unknown."""
-    if not isinstance(value, str):
+    """A transfer syntax as a UID: a UID, a DICOM keyword, DCMTK's or pydicom's name; None if unknown.
+
+    _negotiation.resolve_uid() is the one parser of these names (the transfer_syntaxes lookup and the
+    ts_uid filter use it too); the reports want None instead of its error.
+    """
+    try:
+        return resolve_uid(value, kind="transfer")
+    except RequestError:
         return None
-    text = value.strip()
-    if _UID_RE.match(text):
-        return text
-    if text in KEYWORD_TO_UID:
-        return KEYWORD_TO_UID[text]
-    return _NAME_TO_UID.get(re.sub(r"[^a-z0-9]", "", text.lower()))
-
-
-def transfer_syntax_name(uid):
-    """The readable name of a transfer syntax UID (pydicom's when available, else the keyword)."""
-    return uid_name(uid) if uid else uid
 
 
 def _syntax_entries(uids):
-    return [{"uid": uid, "name": transfer_syntax_name(uid)} for uid in uids or []]
+    # uid_label's "name" style: pydicom's names, the same the ts_name filter prints by default.
+    return [{"uid": uid, "name": uid_label(uid)} for uid in uids or []]
 
 
 def _label(endpoint):
@@ -305,8 +294,8 @@ def _verify_checks(row, spec, discovered):
             checks.append(_check("transfer_syntaxes", False, "not checked: the endpoint did not answer the echo", wanted, None))
         elif missing:
             checks.append(_check("transfer_syntaxes", False, "not accepted: %s (%s: %s)" % (
-                ", ".join(transfer_syntax_name(uid) for uid in missing), source,
-                ", ".join(transfer_syntax_name(uid) for uid in accepted) or "none"), wanted, accepted))
+                ", ".join(uid_label(uid) for uid in missing), source,
+                ", ".join(uid_label(uid) for uid in accepted) or "none"), wanted, accepted))
         else:
             checks.append(_check("transfer_syntaxes", True, "all %d expected transfer syntaxes accepted" % len(wanted), wanted, accepted))
     return _more_checks(checks, row, spec)
@@ -506,7 +495,7 @@ def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=50.0, source
             then, now = _syntax_uids(old), _syntax_uids(row)
             if then and now and then != now:
                 changes.append({"type": "transfer_syntaxes", "message": "accepted %s (was %s)" % (
-                    ", ".join(transfer_syntax_name(uid) for uid in now), ", ".join(transfer_syntax_name(uid) for uid in then)),
+                    ", ".join(uid_label(uid) for uid in now), ", ".join(uid_label(uid) for uid in then)),
                     "before": then, "after": now})
             old_rtt = _num((old.get("rtt_ms") or {}).get("avg"))
             new_rtt = _num((row.get("rtt_ms") or {}).get("avg"))
