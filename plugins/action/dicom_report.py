@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ansible_version
 from ansible.utils.display import Display
 
-from ansible_collections.dicom.network.plugins.plugin_utils import _reports
+from ansible_collections.dicom.network.plugins.plugin_utils import _report_diff, _report_files, _report_render, _reports
 
 display = Display()
 
@@ -86,12 +86,12 @@ class ActionModule(ActionBase):
                 report = _reports.build_audit_report(args["endpoints"], results, args["min_cert_days"], run, args["title"])
             if args["baseline"]:
                 if os.path.exists(args["baseline"]) or args["baseline_missing"] == "fail":
-                    baseline = _reports.load_baseline(args["baseline"])
-                    _reports.compare_baseline(report, baseline, args["latency_threshold_ms"], args["latency_threshold_pct"],
-                                              source=os.path.abspath(args["baseline"]))
+                    baseline = _report_diff.load_baseline(args["baseline"])
+                    _report_diff.compare_baseline(report, baseline, args["latency_threshold_ms"], args["latency_threshold_pct"],
+                                                  source=os.path.abspath(args["baseline"]))
                 elif args["baseline_missing"] == "warn":
                     display.warning("baseline %s does not exist (yet): reporting without comparison" % args["baseline"])
-            files = _reports.write_reports(report, args["dest"], args["basename"] or args["kind"], args["formats"])
+            files = _report_files.write_reports(report, args["dest"], args["basename"] or args["kind"], args["formats"])
         except _reports.ReportError as exc:
             raise AnsibleActionFail(to_native(exc)) from None
 
@@ -106,7 +106,7 @@ class ActionModule(ActionBase):
             report_files=files,
             failures=failures,
             regressions=[row["name"] for row in report["endpoints"] if row["regression"]],
-            table=_reports.render_table(report, args["table_rows"]),
+            table=_report_render.render_table(report, args["table_rows"]),
             msg="%s: %s, %d of %d endpoints failed, %d of %d checks failed; reports in %s" % (
                 report["kind"], report["verdict"], report["summary"]["failed"], report["summary"]["endpoints"],
                 report["summary"]["checks_failed"], report["summary"]["checks"], os.path.dirname(next(iter(files.values()), args["dest"]))),

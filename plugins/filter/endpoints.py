@@ -10,12 +10,12 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.dicom.network.plugins.module_utils._request import ENDPOINT_KEYS
-from ansible_collections.dicom.network.plugins.plugin_utils import _reports
+from ansible_collections.dicom.network.plugins.plugin_utils import _report_inputs, _reports
 
 
 def echo_endpoints(entries, defaults=None, propose_expected=False):
     try:
-        return _reports.echo_endpoints(entries, defaults, bool(propose_expected))
+        return _report_inputs.echo_endpoints(entries, defaults, bool(propose_expected))
     except _reports.ReportError as exc:
         raise AnsibleFilterError("echo_endpoints: %s" % to_native(exc)) from None
 
@@ -23,14 +23,14 @@ def echo_endpoints(entries, defaults=None, propose_expected=False):
 def echo_retryable(results):
     if not isinstance(results, list):
         raise AnsibleFilterError("echo_retryable expects the results list of a batched dicom_echo task, got %s" % type(results).__name__)
-    return _reports.echo_retryable(results)
+    return _report_inputs.echo_retryable(results)
 
 
 def inventory_endpoints(hostvars, hosts, defaults=None, probe_from="localhost"):
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError("inventory_endpoints expects a list of inventory host names, got %s" % type(hosts).__name__)
     try:
-        return _reports.inventory_endpoints(hostvars, hosts, sorted(ENDPOINT_KEYS), defaults, probe_default=probe_from)
+        return _report_inputs.inventory_endpoints(hostvars, hosts, sorted(ENDPOINT_KEYS), defaults, probe_default=probe_from)
     except KeyError as exc:
         raise AnsibleFilterError("inventory_endpoints: %s is not an inventory host" % to_native(exc)) from None
 

@@ -18,7 +18,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.dicom.network.plugins.plugin_utils import _reports
+from ansible_collections.dicom.network.plugins.plugin_utils import (
+    _report_diff,
+    _report_files,
+    _report_html,
+    _report_inputs,
+    _report_render,
+    _reports,
+)
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 IMPLICIT = "1.2.840.10008.1.2"
@@ -88,23 +95,23 @@ def test_echo_endpoints_strips_expectations_and_applies_defaults():
          "max_rtt_ms": 10, "min_cert_days": 5, "expect_rejected": False, "connection_timeout": 2},
         {"host": "fd00::5", "called_aet": "B", "calling_aet": None},
     ]
-    probes = _reports.echo_endpoints(entries, {"calling_aet": "ME", "connection_timeout": 5, "dimse_timeout": None}, propose_expected=True)
+    probes = _report_inputs.echo_endpoints(entries, {"calling_aet": "ME", "connection_timeout": 5, "dimse_timeout": None}, propose_expected=True)
     assert probes[0] == {"calling_aet": "ME", "connection_timeout": 2, "name": "a", "host": "h1", "port": 11112, "called_aet": "A",
                          "propose_ts": 2}
     assert probes[1] == {"calling_aet": "ME", "connection_timeout": 5, "host": "fd00::5", "called_aet": "B", "name": "B@[fd00::5]:104"}
     assert entries[0]["expect_transfer_syntaxes"] == ["ExplicitVRLittleEndian"]  # input untouched
-    assert "propose_ts" not in _reports.echo_endpoints(entries)[0]
-    jpeg = _reports.echo_endpoints([{"host": "h", "expect_transfer_syntaxes": [IMPLICIT, "JPEGBaseline8Bit"]}], propose_expected=True)
+    assert "propose_ts" not in _report_inputs.echo_endpoints(entries)[0]
+    jpeg = _report_inputs.echo_endpoints([{"host": "h", "expect_transfer_syntaxes": [IMPLICIT, "JPEGBaseline8Bit"]}], propose_expected=True)
     assert jpeg[0]["propose_ts"] == 5
-    own = _reports.echo_endpoints([{"host": "h", "propose_ts": 1, "expect_transfer_syntaxes": [JPEG]}], propose_expected=True)
+    own = _report_inputs.echo_endpoints([{"host": "h", "propose_ts": 1, "expect_transfer_syntaxes": [JPEG]}], propose_expected=True)
     assert own[0]["propose_ts"] == 1
 
 
 def test_echo_endpoints_refuses_unknown_transfer_syntax():
     with pytest.raises(_reports.ReportError, match=r"endpoint 0 \(x\): unknown transfer syntax 'Nope'"):
-        _reports.echo_endpoints([{"name": "x", "host": "h", "expect_transfer_syntaxes": ["Nope"]}])
+        _report_inputs.echo_endpoints([{"name": "x", "host": "h", "expect_transfer_syntaxes": ["Nope"]}])
     with pytest.raises(_reports.ReportError, match="must be a dict"):
-        _reports.echo_endpoints(["h"])
+        _report_inputs.echo_endpoints(["h"])
 
 
 def test_echo_retryable():
@@ -112,7 +119,7 @@ def test_echo_retryable():
                result("wrong", "association_rejected", rejection={"result": 1, "source": 1, "reason": 7}),
                result("busy", "association_rejected", rejection={"result": 2, "source": 3, "reason": 1}),
                result("slow", "acse_timeout"), result("noctx", "no_acceptable_context")]
-    assert _reports.echo_retryable(results) == ["refused", "busy", "slow"]
+    assert _report_inputs.echo_retryable(results) == ["refused", "busy", "slow"]
 
 
 def test_inventory_endpoints_groups_by_probe_host():
@@ -121,8 +128,8 @@ def test_inventory_endpoints_groups_by_probe_host():
         "pacs2": {"dicom_host": "pacs2.example.org", "ansible_host": "10.0.0.6", "dicom_probe_from": "gw1"},
         "pacs3": {},
     }
-    groups = _reports.inventory_endpoints(hostvars, ["pacs1", "pacs2", "pacs3"], ["host", "port", "called_aet", "tls", "name"],
-                                          defaults={"calling_aet": "AUDIT", "port": 11112})
+    groups = _report_inputs.inventory_endpoints(hostvars, ["pacs1", "pacs2", "pacs3"], ["host", "port", "called_aet", "tls", "name"],
+                                                defaults={"calling_aet": "AUDIT", "port": 11112})
     assert groups == {
         "localhost": [{"calling_aet": "AUDIT", "port": 104, "called_aet": "PACS1", "tls": True, "host": "10.0.0.5", "name": "pacs1"},
                       {"calling_aet": "AUDIT", "port": 11112, "host": "pacs3", "name": "pacs3"}],
@@ -221,8 +228,8 @@ def test_audit_baseline_diff():
         result("steady"), result("regress", "acse_timeout"), result("recover"), result("still-down", "connect_timeout"),
         result("ts", syntaxes=[IMPLICIT]), result("slower", rtt=40.0), result("jitter", rtt=5.0),
         result("cert", tls=tls_info(300, "BB")), result("new")], min_cert_days=30)
-    baseline = json.loads(_reports.render_json(before))
-    _reports.compare_baseline(after, baseline, latency_ms=20, latency_pct=50, source="/tmp/before.json")
+    baseline = json.loads(_report_render.render_json(before))
+    _report_diff.compare_baseline(after, baseline, latency_ms=20, latency_pct=50, source="/tmp/before.json")
     rows = {row["name"]: row for row in after["endpoints"]}
     kinds = {name: [change["type"] for change in row["changes"]] for name, row in rows.items()}
     assert kinds == {"steady": [], "regress": ["regression"], "recover": ["recovery"], "still-down": ["outcome"],
@@ -242,25 +249,25 @@ def test_audit_baseline_diff():
 
 def test_load_baseline(tmp_path):
     good = tmp_path / "good.json"
-    good.write_text(_reports.render_json(_reports.build_audit_report(audit_endpoints(["a"]), [result("a")])))
-    assert _reports.load_baseline(str(good))["kind"] == "dicom_audit"
+    good.write_text(_report_render.render_json(_reports.build_audit_report(audit_endpoints(["a"]), [result("a")])))
+    assert _report_diff.load_baseline(str(good))["kind"] == "dicom_audit"
     bad = tmp_path / "bad.json"
     bad.write_text('{"some": "json"}')
     with pytest.raises(_reports.ReportError, match="not a dicom.network connectivity report"):
-        _reports.load_baseline(str(bad))
+        _report_diff.load_baseline(str(bad))
     with pytest.raises(_reports.ReportError, match="cannot be read"):
-        _reports.load_baseline(str(tmp_path / "missing.json"))
+        _report_diff.load_baseline(str(tmp_path / "missing.json"))
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"schema": _reports.SCHEMA, "schema_version": 99, "endpoints": []}))
     with pytest.raises(_reports.ReportError, match="newer"):
-        _reports.load_baseline(str(newer))
+        _report_diff.load_baseline(str(newer))
 
 
 # ---- formats ---------------------------------------------------------------------------
 
 
 def test_json_keys_are_stable():
-    report = json.loads(_reports.render_json(verify_report()))
+    report = json.loads(_report_render.render_json(verify_report()))
     assert list(report) == ["schema", "schema_version", "kind", "title", "generated_at", "verdict", "run", "summary", "baseline",
                             "endpoints", "removed_endpoints"]
     assert list(report["endpoints"][0]) == [
@@ -272,7 +279,7 @@ def test_json_keys_are_stable():
 
 def test_junit_parses_back():
     report = verify_report()
-    root = ET.fromstring(_reports.render_junit(report))
+    root = ET.fromstring(_report_render.render_junit(report))
     suite = root.find("testsuite")
     cases = suite.findall("testcase")
     assert len(cases) == report["summary"]["checks"] == int(suite.get("tests")) == int(root.get("tests"))
@@ -288,22 +295,22 @@ def test_junit_parses_back():
 
 def test_junit_survives_control_characters():
     report = _reports.build_audit_report(audit_endpoints(["a\x01b"]), [dict(result("a\x01b", "protocol_error"), msg="bad \x00 byte")])
-    root = ET.fromstring(_reports.render_junit(report))
+    root = ET.fromstring(_report_render.render_junit(report))
     assert root.find("testsuite/testcase/failure") is not None
 
 
 def test_csv_round_trip_and_formula_guard():
     report = _reports.build_audit_report(audit_endpoints(["=cmd|' /C calc'!A0", "plain"]),
                                          [result("=cmd|' /C calc'!A0"), result("plain", "connection_refused")])
-    rows = list(csv.DictReader(io.StringIO(_reports.render_csv(report))))
+    rows = list(csv.DictReader(io.StringIO(_report_render.render_csv(report))))
     assert [row["name"] for row in rows] == ["'=cmd|' /C calc'!A0", "plain"]
     assert rows[1]["status"] == "failed" and rows[1]["outcome"] == "connection_refused"
     assert rows[0]["accepted_transfer_syntaxes"] == "Explicit VR Little Endian"
-    assert list(rows[0]) == list(_reports.CSV_COLUMNS)
+    assert list(rows[0]) == list(_report_render.CSV_COLUMNS)
 
 
 def test_markdown():
-    text = _reports.render_markdown(verify_report())
+    text = _report_render.render_markdown(verify_report())
     assert text.startswith("# PACS verification\n")
     assert "| **FAILED** | down |" in text
     assert "## Failed checks" in text
@@ -318,8 +325,8 @@ def test_html_is_self_contained_and_escaped():
     baseline = copy.deepcopy(report)
     report2 = _reports.build_audit_report(audit_endpoints(["<script>alert(1)</script>", "ok"]),
                                           [result("<script>alert(1)</script>", "connection_refused"), result("ok", "acse_timeout")])
-    _reports.compare_baseline(report2, baseline)
-    page = _reports.render_html(report2)
+    _report_diff.compare_baseline(report2, baseline)
+    page = _report_html.render_html(report2)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert not re.search(r"<(link|script|img|iframe)\b", page)
     assert not re.search(r"(src|href)\s*=", page)
@@ -329,12 +336,12 @@ def test_html_is_self_contained_and_escaped():
 
 
 def test_table_lines():
-    lines = _reports.render_table(verify_report())
+    lines = _report_render.render_table(verify_report())
     assert lines[0].startswith("PACS verification: FAILED - 11 endpoints, 4 passed, 7 failed")
     assert lines[2].split() == ["STATUS", "ENDPOINT", "TARGET", "OUTCOME", "RTT", "ms", "DETAIL"]
     assert lines[3].startswith("FAILED")  # problems first
     assert len(lines) == 3 + 11
-    short = _reports.render_table(verify_report(), max_rows=2)
+    short = _report_render.render_table(verify_report(), max_rows=2)
     assert len(short) == 3 + 2 + 1 and "more endpoints" in short[-1]
 
 
@@ -343,15 +350,15 @@ def test_table_lines():
 
 def test_write_reports(tmp_path):
     report = verify_report()
-    paths = _reports.write_reports(report, str(tmp_path / "out"), "run1", list(_reports.FORMATS))
+    paths = _report_files.write_reports(report, str(tmp_path / "out"), "run1", list(_reports.FORMATS))
     assert sorted(os.path.basename(path) for path in paths.values()) == [
         "run1.csv", "run1.html", "run1.json", "run1.junit.xml", "run1.md"]
     assert json.loads((tmp_path / "out" / "run1.json").read_text())["verdict"] == "failed"
     assert os.listdir(tmp_path / "out") == [name for name in os.listdir(tmp_path / "out") if not name.startswith(".")]
     with pytest.raises(_reports.ReportError, match="unknown report format 'pdf'"):
-        _reports.write_reports(report, str(tmp_path), "x", ["pdf"])
+        _report_files.write_reports(report, str(tmp_path), "x", ["pdf"])
     with pytest.raises(_reports.ReportError, match="plain file name"):
-        _reports.write_reports(report, str(tmp_path), "../x", ["json"])
+        _report_files.write_reports(report, str(tmp_path), "../x", ["json"])
 
 
 def test_write_is_atomic(tmp_path, monkeypatch):
@@ -372,9 +379,9 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         monkeypatch.setattr(handle, "write", failing_write)
         return handle
 
-    monkeypatch.setattr(_reports.os, "fdopen", half_writer)
+    monkeypatch.setattr(_report_files.os, "fdopen", half_writer)
     with pytest.raises(Boom):
-        _reports.write_atomic(str(target), "new complete report")
+        _report_files.write_atomic(str(target), "new complete report")
     assert target.read_text() == "old complete report"
     assert os.listdir(tmp_path) == ["report.html"]  # the temporary file is gone too
 
@@ -404,8 +411,8 @@ def audit_pages(tmp_path):
     now[1] = result("node02", syntaxes=["1.2.840.10008.1.2"], tls=tls_info(90, "AA"))
     now[2] = result("node03", tls=tls_info(5, "BB"))
     report = _reports.build_audit_report(audit_endpoints(names), now, min_cert_days=30)
-    _reports.compare_baseline(report, before)
-    return _reports.write_reports(report, str(tmp_path), "audit", ["html"])["html"], report
+    _report_diff.compare_baseline(report, before)
+    return _report_files.write_reports(report, str(tmp_path), "audit", ["html"])["html"], report
 
 
 @NEEDS_CHROMIUM

@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright: dicom.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Report rendering: how a row reads (status, target, notes), and the JSON, JUnit XML, CSV and Markdown
+documents and the plain-text summary table the roles print. The HTML page is in _report_html.
+
+Private to this collection; no Ansible imports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from ansible_collections.dicom.network.plugins.plugin_utils._reports import _fmt_ms, _label
+
+# Severity order of a row in the human-readable reports (problems first).
+_SEVERITY = {"regression": 0, "failed": 1, "changed": 2, "recovery": 3, "passed": 4}
+
+
+def _row_flag(row):
+    if row["regression"]:
+        return "regression"
+    if row["status"] == "failed":
+        return "failed"
+    if row["recovery"]:
+        return "recovery"
+    if any(change["type"] not in ("new",) for change in row["changes"]):
+        return "changed"
+    return "passed"
+
+
+def _ordered(rows):
+    return sorted(rows, key=lambda row: _SEVERITY[_row_flag(row)])
+
+
+def _target(row):
+    return _label(row["endpoint"])
+
+
+def _syntax_names(row):
+    """What the echo association accepted, then what discovery found besides."""
+    names = [entry["name"] for entry in row.get("accepted_transfer_syntaxes") or []]
+    names += [entry["name"] for entry in row.get("discovered_transfer_syntaxes") or [] if entry["name"] not in names]
+    return names
+
+
+def _cert_text(row):
+    cert = row.get("certificate")
+    if not cert:
+        return ""
+    days = cert.get("days_remaining")
+    return "%s (%s d)" % ((cert.get("not_after") or "")[:10], days) if days is not None else (cert.get("not_after") or "")
+
+
+_FAILED_MSG = re.compile(r"^C-ECHO to \S+ failed \([a-z_]+\): (.+)$", re.DOTALL)
+
+
+def short_reason(msg):
+    """The reason part of a dicom_echo failure message (the target and outcome are shown beside it)."""
+    match = _FAILED_MSG.match(msg or "")
+    return match.group(1) if match else (msg or "")
+
+
+def _failed_checks(row):
+    return [check for check in row["checks"] if not check["passed"]]
+
+
+def _notes(row):
+    """What a person needs to read about a row: failed checks, changes, and what passed."""
+    notes = ["%s: %s" % (check["name"], check["message"]) for check in _failed_checks(row) if check["name"] not in ("reachable", "no_regression")]
+    if any(check["name"] == "reachable" and not check["passed"] for check in row["checks"]):
+        notes.insert(0, short_reason(row["msg"]))
+    notes += ["%s: %s" % (change["type"], change["message"]) for change in row["changes"] if change["type"] != "new"]
+    if not notes:
+        rejected = [check for check in row["checks"] if check["name"] == "rejected"]
+        notes.append(rejected[0]["message"] if rejected else "ok: " + ", ".join(check["name"] for check in row["checks"]))
+    return notes
+
+
+def render_json(report):
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value):
+    return _XML_BAD.sub("\ufffd", str(value if value is not None else ""))
+
+
+def render_junit(report):
+    """JUnit XML: one testsuite, one testcase per endpoint check; a failed check is a <failure>
+    whose ``type`` is the outcome and whose ``message`` is the check's message."""
+    summary = report["summary"]
+    suites = ET.Element("testsuites", name="dicom.network %s" % report["kind"], tests=str(summary["checks"]),
+                        failures=str(summary["checks_failed"]), errors="0")
+    suite = ET.SubElement(suites, "testsuite", name=report["kind"], tests=str(summary["checks"]),
+                          failures=str(summary["checks_failed"]), errors="0", skipped="0",
+                          timestamp=report["generated_at"].rstrip("Z"), hostname=_xml_text(report["run"].get("controller", "")))
+    total_time = 0.0
+    props = ET.SubElement(suite, "properties")
+    for key in ("title", "verdict", "generated_at"):
+        ET.SubElement(props, "property", name=key, value=_xml_text(report[key]))
+    if report.get("baseline"):
+        ET.SubElement(props, "property", name="baseline", value=_xml_text(report["baseline"].get("path")))
+    for row in report["endpoints"]:
+        seconds = ((row.get("timing_ms") or {}).get("total") or 0.0) / 1000.0
+        total_time += seconds
+        for index, check in enumerate(row["checks"]):
+            case = ET.SubElement(suite, "testcase", classname=_xml_text("%s.%s" % (report["kind"], row["name"])),
+                                 name=_xml_text(check["name"]), time="%.3f" % (seconds if index == 0 else 0.0))
+            if not check["passed"]:
+                message = check["message"] if row["outcome"] in check["message"] else "%s (outcome: %s)" % (check["message"], row["outcome"])
+                failure = ET.SubElement(case, "failure", type=_xml_text(row["outcome"]), message=_xml_text(message))
+                details = ["endpoint: %s (%s)" % (row["name"], _target(row)), "outcome: %s" % row["outcome"],
+                           "check: %s" % check["name"], "message: %s" % check["message"],
+                           "expected: %s" % json.dumps(check["expected"]), "actual: %s" % json.dumps(check["actual"]),
+                           "probe: %s" % row["msg"]]
+                failure.text = _xml_text("\n".join(details))
+            if index == 0 and row["changes"]:
+                out = ET.SubElement(case, "system-out")
+                out.text = _xml_text("\n".join("%s: %s" % (change["type"], change["message"]) for change in row["changes"]))
+    suite.set("time", "%.3f" % total_time)
+    suites.set("time", "%.3f" % total_time)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+CSV_COLUMNS = ("name", "status", "outcome", "host", "port", "address", "called_aet", "calling_aet", "probe_from",
+               "rtt_ms_avg", "rtt_ms_max", "attempts", "accepted_transfer_syntaxes", "tls_version",
+               "certificate_not_after", "certificate_days_remaining", "regression", "recovery",
+               "failed_checks", "changes", "message")
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):  # no formula injection when opened in a spreadsheet
+        text = "'" + text
+    return text
+
+
+def render_csv(report):
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report["endpoints"]:
+        endpoint, rtt, cert = row["endpoint"], row.get("rtt_ms") or {}, row.get("certificate") or {}
+        values = (row["name"], row["status"], row["outcome"], endpoint.get("host"), endpoint.get("port"), endpoint.get("address"),
+                  endpoint.get("called_aet"), endpoint.get("calling_aet"), row.get("probe_from"), rtt.get("avg"), rtt.get("max"),
+                  row.get("attempts"), "; ".join(_syntax_names(row)), (row.get("tls") or {}).get("version"),
+                  cert.get("not_after"), cert.get("days_remaining"), row["regression"], row["recovery"],
+                  "; ".join("%s: %s" % (check["name"], check["message"]) for check in _failed_checks(row)),
+                  "; ".join("%s: %s" % (change["type"], change["message"]) for change in row["changes"]), row["msg"])
+        writer.writerow([_csv_cell(value) for value in values])
+    return buf.getvalue()
+
+
+def _md(text):
+    return str(text if text is not None else "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+_STATUS_WORD = {"regression": "REGRESSION", "failed": "FAILED", "changed": "changed", "recovery": "recovered", "passed": "ok"}
+
+
+def render_markdown(report):
+    summary = report["summary"]
+    lines = ["# %s" % _md(report["title"]), "",
+             "**%s** - %d endpoints: %d passed, %d failed; %d checks, %d failed. Generated %s."
+             % (report["verdict"].upper(), summary["endpoints"], summary["passed"], summary["failed"], summary["checks"],
+                summary["checks_failed"], report["generated_at"])]
+    if report.get("baseline"):
+        lines.append("Compared with the baseline of %s: %d regressions, %d recoveries, %d other changes, %d removed."
+                     % (report["baseline"].get("generated_at"), summary["regressions"], summary["recoveries"],
+                        sum(count for kind, count in summary["changes"].items() if kind not in ("regression", "recovery")),
+                        summary["removed"]))
+    lines += ["", "| Status | Endpoint | Target | Outcome | RTT ms | Accepted transfer syntaxes | Certificate | Notes |",
+              "|---|---|---|---|---:|---|---|---|"]
+    for row in _ordered(report["endpoints"]):
+        notes = _notes(row)
+        status = _STATUS_WORD[_row_flag(row)]
+        if status in ("FAILED", "REGRESSION"):
+            status = "**%s**" % status
+        lines.append("| %s | %s | `%s` | %s | %s | %s | %s | %s |" % (
+            status, _md(row["name"]), _md(_target(row)), _md(row["outcome"]), _fmt_ms((row.get("rtt_ms") or {}).get("avg")),
+            _md(", ".join(_syntax_names(row))), _md(_cert_text(row)), _md("; ".join(notes))))
+    failed = [(row, check) for row in report["endpoints"] for check in _failed_checks(row)]
+    if failed:
+        lines += ["", "## Failed checks", ""]
+        lines += ["- **%s** `%s`: %s" % (_md(row["name"]), check["name"], _md(check["message"])) for row, check in failed]
+    if report.get("removed_endpoints"):
+        lines += ["", "## In the baseline, no longer in the inventory", ""]
+        lines += ["- %s (was %s)" % (_md(entry["name"]), _md(entry.get("outcome"))) for entry in report["removed_endpoints"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_table(report, max_rows=None):
+    """The plain-text summary the roles print: a header line and one line per endpoint (problems first)."""
+    summary = report["summary"]
+    head = "%s: %s - %d endpoints, %d passed, %d failed; %d/%d checks failed" % (
+        report["title"], report["verdict"].upper(), summary["endpoints"], summary["passed"], summary["failed"],
+        summary["checks_failed"], summary["checks"])
+    if report.get("baseline"):
+        head += "; %d regressions, %d recoveries" % (summary["regressions"], summary["recoveries"])
+    rows = _ordered(report["endpoints"])
+    shown = rows
+    if max_rows is not None and len(rows) > max_rows:
+        problems = [row for row in rows if _row_flag(row) != "passed"]
+        shown = problems[:max_rows]
+    table = [("STATUS", "ENDPOINT", "TARGET", "OUTCOME", "RTT ms", "DETAIL")]
+    for row in shown:
+        table.append((_STATUS_WORD[_row_flag(row)], row["name"], _target(row), row["outcome"],
+                      _fmt_ms((row.get("rtt_ms") or {}).get("avg")), "; ".join(_notes(row))))
+    widths = [max(len(str(line[col])) for line in table) for col in range(5)]
+    lines = [head, ""]
+    for line in table:
+        lines.append("  ".join(str(cell).ljust(widths[col]) if col < 5 else str(cell) for col, cell in enumerate(line)).rstrip())
+    if len(shown) < len(rows):
+        lines.append("... %d more endpoints (%d shown: the problems first); see the reports" % (len(rows) - len(shown), len(shown)))
+    return lines
