@@ -27,20 +27,19 @@ import tempfile
 import threading
 import time
 
+if __package__:
+    from ._proc import tool
+else:  # executed as a plain script: python tests/peers/tls_peers.py start|stop DIR (the integration targets)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _proc import tool  # type: ignore[no-redef]
+
 
 def _dcmtk(program):
-    """DCMTK's program, not pynetdicom's Python app of the same name that a virtualenv may put first on PATH."""
-    for folder in ("/usr/bin", "/usr/local/bin"):
-        path = os.path.join(folder, program)
-        if os.access(path, os.X_OK):
-            return path
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        path = os.path.join(folder, program)
-        if os.access(path, os.X_OK):
-            with open(path, "rb") as handle:
-                if not handle.read(2) == b"#!":
-                    return path
-    return None
+    """DCMTK's program (see _proc.tool), or None when DCMTK is not installed: the TLS tests skip then."""
+    try:
+        return tool(program)
+    except FileNotFoundError:
+        return None
 
 
 STORESCP = _dcmtk("storescp")
