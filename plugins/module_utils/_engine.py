@@ -197,7 +197,9 @@ class _Probe:
                 await asyncio.wait_for(self.loop.sock_connect(sock, sockaddr), req.connection_timeout)
             except asyncio.TimeoutError:
                 sock.close()
-                failure = _Failure("connect_timeout", "TCP connect to %s timed out after connection_timeout (%ss)" % (sockaddr[0], req.connection_timeout),
+                # on Python 3.11+ this also catches the kernel's own ETIMEDOUT (TimeoutError is asyncio.TimeoutError)
+                limit = "connection_timeout (%ss)" % req.connection_timeout if req.connection_timeout else "the operating system's connect timeout"
+                failure = _Failure("connect_timeout", "TCP connect to %s timed out after %s" % (sockaddr[0], limit),
                                    condition="0006:031c TCP Initialization Error: Operation now in progress (Timeout)")
                 continue
             except OSError as exc:

@@ -226,3 +226,30 @@ def test_ipv6_literal_and_address_family_choice():
     six, _took = echo(104, host="localhost", ip_protocol="ipv6")
     assert six["outcome"] == "dns_error" and "ipv6" not in six["log"][-1]
     assert six["log"][-1] == "F: Association Request Failed: 0006:0320 Attempt to connect to unknown host: localhost"
+
+
+def test_connect_timeout_when_the_peer_backlog_is_full():
+    # A listener that never accepts, with its backlog filled: Linux drops further SYNs, so the
+    # connect hangs until connection_timeout (echoscu -to 2: "Operation now in progress (Timeout)").
+    import socket  # pylint: disable=import-outside-toplevel
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    try:
+        for _index in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        result, took = echo(port, connection_timeout=1)
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("connect_timeout", 1)
+    assert result["log"][-1] == "F: Association Request Failed: 0006:031c TCP Initialization Error: Operation now in progress (Timeout)"
+    assert 0.9 < took < 2.5
