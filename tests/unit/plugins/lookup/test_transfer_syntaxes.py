@@ -42,15 +42,6 @@ def query(*terms, variables=None, **options):
     return _lookup().run(list(terms), variables=variables or {}, **options)
 
 
-def _ipv6_available():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def scp():
     """start(contexts, host, title, require_called_aet) -> port of a pynetdicom acceptor, stopped after the test."""
@@ -160,7 +151,6 @@ def test_echoscu_mode(scp):
 
 
 # ---- terms --------------------------------------------------------------------------------------
-@pytest.mark.skipif(not _ipv6_available(), reason="no IPv6 loopback here")
 def test_ipv6_terms(scp):
     port = scp([(VERIFICATION, [EXPLICIT])], host="::1", title="V6SCP", require_called_aet=True)
     assert query("V6SCP@[::1]:%d" % port) == [[EXPLICIT]]
