@@ -543,21 +543,18 @@ async def probe_async(request, sink=None):
     return await _Probe(request, sink).run()
 
 
-async def probe_all_async(requests, concurrency=64, sink=None, on_result=None):
+async def probe_all_async(requests, concurrency=64, sink=None):
     """Probe every request with at most ``concurrency`` associations open; results in input order.
 
     Workers pull from one iterator, so only ``concurrency`` probes exist at any time whatever the
-    number of endpoints. ``on_result(index, result)`` may consume results as they finish.
+    number of endpoints.
     """
     results = [None] * len(requests)
     pending = iter(enumerate(requests))
 
     async def worker():
         for index, request in pending:
-            result = await probe_async(request, sink)
-            results[index] = result
-            if on_result is not None:
-                on_result(index, result)
+            results[index] = await probe_async(request, sink)
 
     await asyncio.gather(*(worker() for _worker in range(max(1, min(concurrency, len(requests))))))
     return results
