@@ -255,7 +255,7 @@ def build_requests(params):
     """
     endpoints = params.get("endpoints")
     _coerce("concurrency", OPTIONS["concurrency"], params.get("concurrency", OPTIONS["concurrency"]["default"]))
-    base = {key: value for key, value in params.items() if _ALIASES.get(key, key) in ENDPOINT_KEYS}
+    base = {_ALIASES.get(key, key): value for key, value in params.items() if _ALIASES.get(key, key) in ENDPOINT_KEYS}
     if not endpoints:
         if endpoints is not None:
             raise RequestError("endpoints must list at least one endpoint")
@@ -271,11 +271,11 @@ def build_requests(params):
         unknown = sorted(key for key in entry if _ALIASES.get(key, key) not in ENDPOINT_KEYS)
         if unknown:
             raise RequestError("%s%s is not an endpoint option (allowed: %s)" % (prefix, unknown[0], ", ".join(sorted(ENDPOINT_KEYS))))
-        merged = dict(base)
-        for key, value in entry.items():
-            name = _ALIASES.get(key, key)
-            merged = {k: v for k, v in merged.items() if _ALIASES.get(k, k) != name}
-            merged[name] = value
+        # the entry's keys (names or aliases) replace the task-level values; build_request resolves
+        # the aliases and refuses an entry that gives one option twice
+        overridden = {_ALIASES.get(key, key) for key in entry}
+        merged = {name: value for name, value in base.items() if name not in overridden}
+        merged.update(entry)
         requests.append(build_request(merged, prefix=prefix, tls_cache=tls_cache))
     names = set()
     for index, request in enumerate(requests):

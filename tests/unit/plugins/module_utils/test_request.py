@@ -124,3 +124,10 @@ def test_argument_spec_comes_from_the_one_option_table():
     assert set(spec) == set(OPTIONS)
     assert spec["calling_aet"] == {"type": "str", "default": "ECHOSCU", "aliases": ["aetitle"]}
     assert "min" not in spec["port"] and "endpoint" not in spec["port"]
+
+
+def test_endpoint_aliases_override_and_conflict():
+    requests = build_requests({"called_aet": "ARCHIVE", "endpoints": [{"host": "a", "call": "OTHER"}, {"host": "b"}]})
+    assert [r.called_aet for r in requests] == ["OTHER", "ARCHIVE"]
+    with pytest.raises(RequestError, match=r"^endpoints\[0\]\.called_aet is given twice"):
+        build_requests({"endpoints": [{"host": "a", "call": "ONE", "called_aet": "TWO"}]})
