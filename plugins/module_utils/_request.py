@@ -23,6 +23,8 @@ LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 TLS_PROFILES = ("8996", "8996-mod", "bcp195-nd", "bcp195", "bcp195-ex", "basic", "aes", "null")
 # The offline certificate actions: no network, `host` not needed (echoscu +ph, +cc, +vc, +rc).
 OFFLINE_ACTIONS = ("list_profiles", "list_ciphers", "verify_cert", "is_root_cert")
+# What each result holds: everything, or what people and the reports use (dicom_echo's compact_result()).
+RESULT_DETAILS = ("full", "compact")
 
 # name -> spec. "min"/"max" are ranges checked by build_request (Ansible's argspec has none);
 # "endpoint" marks options that an entry of `endpoints` may override.
@@ -66,6 +68,7 @@ OPTIONS = {
     "endpoints": {"type": "list", "elements": "dict"},
     "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
     "facts": {"type": "bool", "default": True},
+    "result_detail": {"type": "str", "default": "full", "choices": list(RESULT_DETAILS)},
 }
 
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
@@ -76,6 +79,22 @@ _SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
 
 class RequestError(ValueError):
     """An option value that cannot be probed with; the text names the option."""
+
+
+class MissingLibraryError(RequestError):
+    """The options ask for something that needs a Python library this interpreter cannot import.
+
+    ``library`` is the PyPI name, ``reason`` what needs it (for missing_required_lib), ``exception``
+    the import traceback. The text alone is clear too, for callers that only print it (the lookup).
+    """
+
+    def __init__(self, library, reason, exception):
+        lines = (exception or "").strip().splitlines()
+        super().__init__("%s needs the Python library %s, which this Python cannot import (%s)"
+                         % (reason, library, lines[-1] if lines else "not installed"))
+        self.library = library
+        self.reason = reason
+        self.exception = exception
 
 
 def module_argument_spec():
@@ -184,6 +203,9 @@ def _tls_settings(checked, prefix, tls_cache):
     if not values["tls"]:
         return None
     from . import _tls  # pylint: disable=import-outside-toplevel  # cryptography is loaded only for TLS
+    if _tls.CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        # A probe host needs nothing but Python for a plain C-ECHO; TLS is where cryptography comes in.
+        raise MissingLibraryError("cryptography", "%stls" % prefix, _tls.CRYPTOGRAPHY_IMPORT_ERROR)
     key = _tls.config_key(values)
     cached = tls_cache.get(key) if tls_cache is not None else None
     if cached is None:
