@@ -69,10 +69,12 @@ INTEGRATION_ARGS ?=
 #   dcmtk, orthanc   the real DICOM peers the integration tests talk to
 #   openssh-client   ansible-test integration runs ssh-keygen ("FATAL: Required program
 #                    "ssh-keygen" not found." on minimal images)
+#   openssh-server   the dicom_echo_ssh target starts its own sshd on loopback (the package's
+#                    service is kept from starting, see hacking/install-system-deps.sh)
 # EXTRA_APT_PACKAGES (same format) is for what the integration tests need next,
 # e.g.  EXTRA_APT_PACKAGES := chromium:chromium
 SANITY_APT_PACKAGES := shellcheck:shellcheck
-INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen
+INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen openssh-server:/usr/sbin/sshd
 EXTRA_APT_PACKAGES ?= chromium:chromium
 INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
 

@@ -759,5 +759,6 @@ def main():
     extra = {"ansible_facts": {"dicom_echo": facts}} if params["facts"] else {}
     report(changed=False, msg=batch_message(results), results=results, summary=summary, **extra)
 
+
 if __name__ == "__main__":
     main()
