@@ -21,8 +21,8 @@ author:
   - dicom.network maintainers (@dicom-network)
 requirements:
   - Python >= 3.10 on the node that runs the module
-  - pynetdicom >= 3.0.4, < 3.1 (its PDU and DIMSE codecs; the transport is the collection's own)
-  - pydicom >= 3
+  - Nothing else for a plain C-ECHO (the collection codes the few PDUs it needs itself)
+  - cryptography >= 42 for O(tls=true) and the offline certificate actions only
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dicom.network.association
@@ -521,7 +521,7 @@ ansible_facts:
 
 import gc
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ..module_utils._request import OFFLINE_ACTIONS, RequestError, build_requests, module_argument_spec
 
@@ -612,11 +612,7 @@ def main():
     except RequestError as exc:
         module.fail_json(msg=str(exc), outcome="invalid_input", echoscu_exit_code=1, changed=False)
 
-    from ..module_utils import _pdu  # pylint: disable=import-outside-toplevel  # loaded only after validation
-
-    if _pdu.PYNETDICOM_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("pynetdicom"), exception=_pdu.PYNETDICOM_IMPORT_ERROR, outcome="invalid_input")
-    from ..module_utils import _engine  # pylint: disable=import-outside-toplevel
+    from ..module_utils import _engine  # pylint: disable=import-outside-toplevel  # loaded only after validation
 
     sink = None
     if params["log_config"]:
