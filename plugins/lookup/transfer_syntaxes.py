@@ -26,11 +26,10 @@ description:
     no answer within O(acse_timeout), protocol error) raises an error naming the endpoint and the classified outcome
     (the C(outcome) values of M(dicom.network.dicom_echo)), unless O(on_error) says otherwise.
   - This runs on the controller (or wherever the play templates it), which needs network access to the peers and
-    the Python packages pynetdicom and pydicom.
+    the Python package pydicom (for names of syntaxes beyond the echoscu list), and cryptography for TLS.
 author:
   - dicom.network maintainers (@dicom-network)
 requirements:
-  - pynetdicom >= 3.0.4, < 3.1 on the controller
   - pydicom >= 3 on the controller
 extends_documentation_fragment:
   - dicom.network.association
@@ -308,11 +307,6 @@ class LookupModule(LookupBase):
         except RequestError as exc:
             raise AnsibleLookupError("dicom.network.transfer_syntaxes: %s" % exc) from exc
 
-        from ansible_collections.dicom.network.plugins.module_utils import _pdu  # pylint: disable=import-outside-toplevel
-
-        if _pdu.PYNETDICOM_IMPORT_ERROR is not None:
-            raise AnsibleLookupError("dicom.network.transfer_syntaxes requires the Python package pynetdicom on the controller "
-                                     "(pip install 'pynetdicom>=3.0.4,<3.1'):\n%s" % _pdu.PYNETDICOM_IMPORT_ERROR)
         from ansible_collections.dicom.network.plugins.module_utils import _engine  # pylint: disable=import-outside-toplevel
 
         _engine._raise_fd_limit(min(concurrency, len(jobs)))  # pylint: disable=protected-access

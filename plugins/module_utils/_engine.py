@@ -8,10 +8,11 @@ Private to this collection; no Ansible imports. probe() takes one validated Echo
 one JSON-safe result dict (collection.md 2.3); probe_all() runs many in one event loop, results in
 input order. Network outcomes are results, never exceptions.
 
-Deadlines, as echoscu applies them (echoscu-semantics.md 2.2): connect <= connection_timeout; the
-A-ASSOCIATE answer and the A-RELEASE-RP <= acse_timeout; the C-ECHO-RSP <= dimse_timeout, or
-socket_timeout when no dimse_timeout is set (echoscu's blocking read); and once a PDU has started
-arriving, every further read <= socket_timeout, so a peer stalling mid-PDU cannot hang us.
+Deadlines (docs/dev/timeouts.md): connect <= connection_timeout; the A-ASSOCIATE answer and the
+A-RELEASE-RP begin within acse_timeout; the C-ECHO-RSP within dimse_timeout, or socket_timeout when no
+dimse_timeout is set (echoscu's blocking read); within a message every wait for bytes <= socket_timeout,
+and the whole message is complete socket_timeout after its own deadline. Round trips are taken from
+the send to the kernel's arrival time of the answer where the platform gives it (docs/dev/timing.md).
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ import os
 import socket
 import ssl
 import statistics
-import struct
 import sys
 import time
 
-from . import _pdu
+from . import _pdu, _transport
 from ._syntaxes import VERIFICATION_SOP_CLASS, uid_name
 from ._transcript import (
     ABORT_REASONS,
@@ -39,9 +39,8 @@ from ._transcript import (
     rejection_texts,
 )
 
-# Upper bound for any incoming PDU we buffer: generous for a 128-context A-ASSOCIATE-AC or a
-# 131072-byte P-DATA-TF, small enough that garbage announcing gigabytes is refused at once.
-MAX_INCOMING_PDU = 4 * 1024 * 1024
+# The TLS stream's buffer: one P-DATA-TF at our largest max_pdu, or any other PDU, fits.
+STREAM_LIMIT = 131072 + 6
 ECHO_STATUS_TEXTS = {
     0x0000: "Success",
     0x0122: "SOP Class Not Supported",
@@ -49,7 +48,6 @@ ECHO_STATUS_TEXTS = {
     0x0211: "Unrecognized Operation",
     0x0212: "Mistyped Argument",
 }
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 class _Failure(Exception):
@@ -63,16 +61,12 @@ class _Failure(Exception):
         self.condition = condition or reason  # DCMTK's "mmmm:cccc text" for the transcript
 
 
-class _Timeout(Exception):
-    """A read or write missed its deadline; ``stalled`` when the peer stopped mid-PDU."""
-
-    def __init__(self, stalled):
-        super().__init__()
-        self.stalled = stalled
-
-
 def _ms(seconds):
     return round(seconds * 1000.0, 3)
+
+
+def _ns_ms(nanoseconds):
+    return round(nanoseconds / 1e6, 3)
 
 
 class _Probe:
@@ -83,7 +77,7 @@ class _Probe:
         # A sink (Python logging) sees the lines of concurrent probes interleaved: name their endpoint.
         self.log = Transcript(request.log_level, None if sink is None else lambda level, text: sink(level, text, request.name))
         self.loop = asyncio.get_running_loop()
-        self.reader = self.writer = self.sock = None
+        self.chan = self.sock = None
         self.address = None
         self.timing = {"resolve": None, "connect": None, "tls_handshake": None, "associate": None,
                        "echo": None, "release": None, "total": None}
@@ -101,48 +95,36 @@ class _Probe:
         self.context_texts = {}
 
     # ---- transport -------------------------------------------------------------------------
-    async def _read_exactly(self, count, timeout, stalled):
-        try:
-            if timeout is None:
-                return await self.reader.readexactly(count)
-            if timeout <= 0:
-                raise _Timeout(stalled)
-            return await asyncio.wait_for(self.reader.readexactly(count), timeout)
-        except asyncio.TimeoutError:
-            raise _Timeout(stalled) from None
-
-    async def read_pdu(self, wait):
-        """One whole PDU as (type, bytes). ``wait``: seconds allowed for it to start arriving."""
-        if _QUICKACK is not None and self.sock is not None:
-            try:  # Linux leaves quick-ACK mode on its own; re-arm it or a delayed ACK costs 40 ms
-                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-            except OSError:
-                pass
-        # Two reads per PDU (each wait_for costs a task): the 6-byte header within ``wait``, then the body,
-        # which may stall at most socket_timeout. A peer stalling inside the header is bounded by ``wait``.
-        header = await self._read_exactly(6, wait, stalled=False)
-        kind = header[0]
-        if kind not in _pdu.PDU_TYPES:
-            raise _pdu.ProtocolError("Unrecognized PDU type: %x" % kind, condition="0006:0321 Unrecognized PDU type: %x" % kind)
-        (length,) = struct.unpack(">I", header[2:6])
-        if length > MAX_INCOMING_PDU:
-            raise _pdu.ProtocolError("%s announces %d bytes, more than the %d accepted" % (_pdu.PDU_TYPES[kind], length, MAX_INCOMING_PDU))
-        body = await self._read_exactly(length, self.req.socket_timeout or None, stalled=True) if length else b""
+    async def read_pdu(self, first_by, done_by):
+        """(type, bytes, arrival ns): the next PDU, bounded as _transport says; ``first_by`` None: continuing."""
+        kind, raw, rx_ns = await self.chan.read_pdu(first_by, done_by, self.req.socket_timeout or None)
         if self.log.enabled("trace"):
-            self.log.add("trace", "PDU Type: %s, PDU Length: %d + 6 bytes PDU header" % (_pdu.PDU_TYPES[kind], length))
-        return kind, header + body
+            self.log.add("trace", "PDU Type: %s, PDU Length: %d + 6 bytes PDU header" % (_pdu.PDU_TYPES[kind], len(raw) - 6))
+        return kind, raw, rx_ns if rx_ns is not None else _transport.now_ns()
 
     async def send(self, data):
-        self.writer.write(data)
-        if self.writer.transport.get_write_buffer_size():
-            try:
-                await asyncio.wait_for(self.writer.drain(), self.req.socket_timeout or None)
-            except asyncio.TimeoutError:
-                raise _Failure("protocol_error", "peer accepts no data: send blocked for socket_timeout (%ss)" % self.req.socket_timeout) from None
+        """Write ``data``; returns its send time (ns). The peer must take bytes at least every socket_timeout."""
+        sent_ns = self.chan.write(data)
+        try:
+            await self.chan.drain(self.req.socket_timeout or None)
+        except _transport.Timeout:
+            raise _Failure("protocol_error", "peer accepts no data: send blocked for socket_timeout (%ss)" % self.req.socket_timeout) from None
+        return sent_ns
+
+    def _message_bounds(self, wait):
+        """(first_by, done_by) for a message that must begin within ``wait`` seconds (None: no bound).
+
+        It must be complete socket_timeout later (acse_timeout if socket_timeout is 0): a peer that
+        trickles or keeps fragmenting cannot hold the probe (docs/dev/timeouts.md).
+        """
+        if wait is None:
+            return None, None
+        first_by = self.loop.time() + wait
+        return first_by, first_by + (self.req.socket_timeout or self.req.acse_timeout)
 
     def close(self):
-        if self.writer is not None:
-            self.writer.close()
+        if self.chan is not None:
+            self.chan.close()
         elif self.sock is not None:
             self.sock.close()
 
@@ -210,11 +192,12 @@ class _Probe:
                                    condition="0006:031c TCP Initialization Error: %s" % text)
                 continue
             self.sock = sock
-            self.address = sys.intern(sockaddr[0])
+            self.address = sockaddr[0]
             break
         self.timing["connect"] = _ms(time.perf_counter() - started)
         if self.sock is None:
             raise failure
+        self.address = sys.intern(str(self.address))
         if self.log.enabled("debug"):
             for direction in ("send", "receive"):
                 if req.socket_timeout:
@@ -222,31 +205,35 @@ class _Probe:
                 else:
                     self.log.add("debug", "setting network %s timeout to 0 (infinite)" % direction)
         if req.tls is None:
-            self.reader, self.writer = await asyncio.open_connection(sock=self.sock, limit=MAX_INCOMING_PDU)
+            self.chan = _transport.PlainChannel(self.loop, self.sock, self.max_pdu)
+            kernel_rtt = self.chan.handshake_ms()
+            if kernel_rtt is not None:  # the kernel's own measure of the SYN / SYN-ACK round trip
+                self.timing["connect"] = round(kernel_rtt, 3)
             return
         from . import _tls  # pylint: disable=import-outside-toplevel  # only TLS probes pay for it
         started = time.perf_counter()
         try:  # the TLS handshake, bounded (_tls.handshake_timeout); the details block is logged at debug
-            self.reader, self.writer, self.tls = await _tls.open_connection(self.sock, req, self.log, MAX_INCOMING_PDU)
+            reader, writer, self.tls = await _tls.open_connection(self.sock, req, self.log, STREAM_LIMIT)
         except _tls.TLSFailure as exc:
             raise _Failure("tls_error", exc.reason, condition=exc.condition) from None
         finally:
             self.timing["tls_handshake"] = _ms(time.perf_counter() - started)
+        self.chan = _transport.StreamChannel(reader, writer, self.max_pdu)
 
     async def associate(self):
         req = self.req
-        started = time.perf_counter()
         wire_contexts = tuple((abstract, tuple(syntaxes)) for abstract, syntaxes in req.contexts)
-        await self.send(_pdu.associate_rq(req.calling_aet, req.called_aet, wire_contexts, self.max_pdu))
+        sent = await self.send(_pdu.associate_rq(req.calling_aet, req.called_aet, wire_contexts, self.max_pdu))
         try:
-            kind, raw = await self.read_pdu(wait=req.acse_timeout)
-        except _Timeout as exc:
-            what = "peer stopped in the middle of its answer for socket_timeout (%ss)" % req.socket_timeout if exc.stalled \
-                else "no answer within acse_timeout (%ss)" % req.acse_timeout
+            kind, raw, arrived = await self.read_pdu(*self._message_bounds(req.acse_timeout))
+        except _transport.Timeout as exc:
+            what = {"first": "no answer within acse_timeout (%ss)" % req.acse_timeout,
+                    "idle": "peer stopped in the middle of its answer for socket_timeout (%ss)" % req.socket_timeout,
+                    "done": "its answer was not complete within acse_timeout + socket_timeout"}[exc.which]
             condition = "0006:0310 DUL network closed" if exc.stalled else "0006:031a DUL network read timeout"
+            self.timing["associate"] = _ns_ms(_transport.now_ns() - sent)
             raise _Failure("acse_timeout", "DUL network read timeout: %s" % what, condition=condition) from None
-        finally:
-            self.timing["associate"] = _ms(time.perf_counter() - started)
+        self.timing["associate"] = _ns_ms(arrived - sent)
         if kind == 3:
             self._rejected(*_pdu.parse_associate_rj(raw))
         if kind == 7:
@@ -256,7 +243,8 @@ class _Probe:
         if kind != 2:
             raise _pdu.ProtocolError("Unexpected PDU type: %s in answer to the A-ASSOCIATE-RQ" % _pdu.PDU_TYPES[kind])
         peer = _pdu.parse_associate_ac(raw)
-        self.assoc.update(established=True, peer_max_pdu=peer["max_pdu"], max_send_pdv=max_send_pdv(peer["max_pdu"]),
+        self.assoc["established"] = True  # from here on an error is answered with A-ABORT
+        self.assoc.update(peer_max_pdu=peer["max_pdu"], max_send_pdv=max_send_pdv(peer["max_pdu"]),
                           peer_implementation_class_uid=peer["implementation_class_uid"],
                           peer_implementation_version_name=peer["implementation_version_name"])
         by_id = {context["id"]: context for context in self.contexts}
@@ -277,6 +265,7 @@ class _Probe:
             self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts, self.context_texts))
         # The echo goes on the first accepted Verification context in the order the AC lists them.
         order = [context_id for context_id, (result, _syntax) in peer["contexts"].items() if result == 0]
+        self.accepted_ids = frozenset(order)
         if not order:
             self.log.add("fatal", "No Acceptable Presentation Contexts")
             raise _Failure("no_acceptable_context", "No Acceptable Presentation Contexts")
@@ -313,9 +302,9 @@ class _Probe:
         try:
             for message_id in range(1, req.repeat + 1):
                 self.log.add("info", "Sending Echo Request (MsgID %d)" % message_id)
-                status, rtt = await self._one_echo(message_id, context_ids[0])
+                status, rtt_ns = await self._one_echo(message_id, context_ids[0])
                 text = ECHO_STATUS_TEXTS.get(status, "Unknown Status: 0x%x" % status)
-                self.echoes.append({"message_id": message_id, "status": status, "status_text": text, "rtt_ms": _ms(rtt)})
+                self.echoes.append({"message_id": message_id, "status": status, "status_text": text, "rtt_ms": _ns_ms(rtt_ns)})
                 self.log.add("info", "Received Echo Response (%s)" % ("Success" if status == 0 else "Unknown Status: 0x%x" % status))
                 if status != 0:  # echoscu carries on and exits 0; we stop here, then release (collection.md 2.2)
                     return _Failure("echo_status", "C-ECHO %d returned status 0x%04X (%s)" % (message_id, status, text), exit_code=0)
@@ -323,30 +312,38 @@ class _Probe:
         finally:
             self.timing["echo"] = _ms(time.perf_counter() - started)
 
-    async def _one_echo(self, message_id, context_id):
+    def _echo_timeout(self, exc, non_blocking):
+        """The failure for a C-ECHO-RSP that missed its bound, as echoscu words and exits it."""
         req = self.req
-        sent = time.perf_counter()
-        await self.send(_pdu.echo_rq(message_id, context_id, self.assoc["peer_max_pdu"] or 0))
-        deadline = None if req.dimse_timeout is None else self.loop.time() + req.dimse_timeout
-        assembler = _pdu.ResponseAssembler()
+        if non_blocking and exc.which == "first":
+            self.log.add("error", "Echo Failed: 0006:0207 DIMSE No data available (timeout in non-blocking mode)")
+            return _Failure("dimse_timeout", "no C-ECHO-RSP within dimse_timeout (%ss)" % req.dimse_timeout, exit_code=70,
+                            condition="0006:0207 DIMSE No data available (timeout in non-blocking mode)")
+        what = {"first": "no C-ECHO-RSP arrived within socket_timeout (%ss)" % req.socket_timeout,
+                "idle": "the peer stopped in the middle of the C-ECHO-RSP for socket_timeout (%ss)" % req.socket_timeout,
+                "done": "the C-ECHO-RSP was not complete %ss after its deadline" % (req.socket_timeout or req.acse_timeout)}[exc.which]
+        if non_blocking:  # the read of a started PDU failed: echoscu exits 70
+            self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
+            return _Failure("dimse_timeout", what, exit_code=70, condition="0006:020d DIMSE Failed to receive message")
+        # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
+        self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
+        self.log.add("info", "Peer Aborted Association")
+        return _Failure("dimse_timeout", what, exit_code=0)
+
+    async def _one_echo(self, message_id, context_id):
+        """(status, round trip in ns) of one C-ECHO; the round trip ends at the arrival of the response's last PDU."""
+        req = self.req
+        request = _pdu.echo_rq(message_id, context_id, self.assoc["peer_max_pdu"] or 0)
+        sent = await self.send(request)
+        non_blocking = req.dimse_timeout is not None
+        first_by, done_by = self._message_bounds(req.dimse_timeout if non_blocking else (req.socket_timeout or None))
+        assembler = _pdu.ResponseAssembler(self.accepted_ids)
         while True:
-            wait = (req.socket_timeout or None) if deadline is None else deadline - self.loop.time()
             try:
-                kind, raw = await self.read_pdu(wait=wait)
-            except _Timeout as exc:
-                if deadline is not None and not exc.stalled:
-                    self.log.add("error", "Echo Failed: 0006:0207 DIMSE No data available (timeout in non-blocking mode)")
-                    raise _Failure("dimse_timeout", "no C-ECHO-RSP within dimse_timeout (%ss)" % req.dimse_timeout, exit_code=70,
-                                   condition="0006:0207 DIMSE No data available (timeout in non-blocking mode)") from None
-                if deadline is not None:  # non-blocking mode, the read of the started PDU timed out: echoscu exits 70
-                    self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
-                    raise _Failure("dimse_timeout", "the peer stopped in the middle of the C-ECHO-RSP for socket_timeout (%ss)" % req.socket_timeout,
-                                   exit_code=70, condition="0006:020d DIMSE Failed to receive message") from None
-                # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
-                self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
-                what = "the peer stopped in the middle of the C-ECHO-RSP" if exc.stalled else "no C-ECHO-RSP arrived"
-                self.log.add("info", "Peer Aborted Association")
-                raise _Failure("dimse_timeout", "%s within socket_timeout (%ss)" % (what, req.socket_timeout), exit_code=0) from None
+                kind, raw, arrived = await self.read_pdu(first_by, done_by)
+            except _transport.Timeout as exc:
+                raise self._echo_timeout(exc, non_blocking) from None
+            first_by = None  # later PDUs of the response continue the message
             if kind == 4:
                 if assembler.feed(raw):
                     break
@@ -361,30 +358,27 @@ class _Probe:
                 raise _Failure("protocol_error", "peer requested release instead of answering C-ECHO %d" % message_id, exit_code=70)
             else:
                 raise _pdu.ProtocolError("Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind])
-        rtt = time.perf_counter() - sent
         command = assembler.command_set
         if command["CommandField"] != _pdu.C_ECHO_RSP_COMMAND:
-            raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % (command["CommandField"] or 0))
+            raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % command["CommandField"])
         if command["MessageIDBeingRespondedTo"] != message_id:
-            raise _pdu.ProtocolError("DIMSE: Unexpected Response MsgId: %s (expected: %d)" % (command["MessageIDBeingRespondedTo"], message_id))
-        if command["Status"] is None:
-            raise _pdu.ProtocolError("DIMSE: C-ECHO-RSP without a Status")
-        return int(command["Status"]), rtt
+            raise _pdu.ProtocolError("DIMSE: Unexpected Response MsgId: %d (expected: %d)" % (command["MessageIDBeingRespondedTo"], message_id))
+        return command["Status"], arrived - sent
 
     async def release(self):
         req = self.req
-        started = time.perf_counter()
         self.log.add("info", "Releasing Association")
-        await self.send(_pdu.fixed_pdu("release_rq"))
-        deadline = self.loop.time() + req.acse_timeout
+        sent = await self.send(_pdu.fixed_pdu("release_rq"))
+        first_by, done_by = self._message_bounds(req.acse_timeout)
+        arrived = None
         try:
             while True:
-                try:
-                    kind, raw = await self.read_pdu(wait=deadline - self.loop.time())
-                except _Timeout:
+                try:  # every PDU until the RP counts against the RP's own bounds: late P-DATA cannot hold us
+                    kind, raw, arrived = await self.read_pdu(first_by, done_by)
+                except _transport.Timeout:
                     raise _Failure("release_failed", "no A-RELEASE-RP within acse_timeout (%ss)" % req.acse_timeout,
                                    condition="0006:031a DUL network read timeout") from None
-                except asyncio.IncompleteReadError:
+                except _transport.Closed:
                     raise _Failure("release_failed", "peer closed the connection without an A-RELEASE-RP",
                                    condition="0006:0317 Peer aborted Association (or never connected)") from None
                 if kind == 6:
@@ -402,12 +396,12 @@ class _Probe:
             self.log.add("fatal", "Association Release Failed: %s" % failure.condition)
             raise
         finally:
-            self.timing["release"] = _ms(time.perf_counter() - started)
+            self.timing["release"] = _ns_ms((arrived or _transport.now_ns()) - sent)
 
     def abort(self):
         """Send A-ABORT; a transport already gone is no error here, the connection ends either way."""
         try:
-            self.writer.write(_pdu.fixed_pdu("abort"))
+            self.chan.write(_pdu.fixed_pdu("abort"))
         except (OSError, RuntimeError):
             return
         self.assoc["aborted_by"] = self.assoc["aborted_by"] or "us"
@@ -431,6 +425,7 @@ class _Probe:
                 self.log.add("warn", warning)
         self.log.add("info", "Requesting Association")
         phase = "association"
+        partial = False
         try:
             await self.connect(await self.resolve())
             echo_contexts = await self.associate()
@@ -438,10 +433,9 @@ class _Probe:
             status_failure = await self.echo_loop(echo_contexts) if req.echo else None
             phase = "release"
             if req.abort and status_failure is None:
-                started_abort = time.perf_counter()
                 self.log.add("info", "Aborting Association")
                 self.abort()
-                self.timing["release"] = _ms(time.perf_counter() - started_abort)
+                self.timing["release"] = 0.0  # nothing to wait for: A-ABORT has no answer
             else:
                 await self.release()
             if status_failure is not None:
@@ -454,10 +448,11 @@ class _Probe:
             exit_code = 1 if phase == "association" else 70
             if phase == "echo":
                 self.log.add("error", "Echo Failed: %s" % condition)
-        except asyncio.IncompleteReadError:
+        except _transport.Closed as exc:
             outcome, exit_code = "peer_aborted", 1 if phase == "association" else 0
-            reason = "the peer closed the connection"
+            reason = "the peer closed the connection in the middle of a PDU" if exc.partial else "the peer closed the connection"
             condition = "0006:0317 Peer aborted Association (or never connected)"
+            partial = exc.partial
             if phase == "echo":
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 self.log.add("info", "Peer Aborted Association")
@@ -469,8 +464,11 @@ class _Probe:
             outcome, exit_code = "peer_aborted", 1 if phase == "association" else 0
             reason = "TCP I/O Error (%s)" % (os.strerror(exc.errno) if exc.errno else exc)
         except Exception as exc:  # pylint: disable=broad-except  # a probe reports, it never raises
-            outcome, reason, exit_code = "protocol_error", "unexpected %s: %s" % (type(exc).__name__, exc), 1
-        if outcome == "peer_aborted" and self.tls is not None and not self.assoc["established"] and self.assoc["abort"] is None:
+            # Our own fault, never a verdict about the peer: say so, with the exception type to report.
+            outcome, exit_code = "internal_error", 1
+            reason = "internal error in dicom.network (%s: %s); this says nothing about the peer, please report it" % (type(exc).__name__, exc)
+        if outcome == "peer_aborted" and self.tls is not None and not self.assoc["established"] and self.assoc["abort"] is None \
+                and not partial:
             # TLS 1.3 gives the peer's verdict on our certificate after our side of the handshake: a reset here is that verdict
             from . import _tls  # pylint: disable=import-outside-toplevel
             outcome, reason = "tls_error", _tls.closed_after_handshake(reason)
@@ -485,16 +483,16 @@ class _Probe:
         if phase == "association":
             if outcome not in ("association_rejected", "no_acceptable_context"):
                 self.log.add("fatal", "Association Request Failed: %s" % condition)
-            if self.assoc["established"] and self.writer is not None:
+            if self.assoc["established"] and self.chan is not None:
                 self.abort()  # be polite: echoscu just drops the socket here
-        elif phase == "echo" and exit_code == 70 and self.writer is not None:
+        elif phase == "echo" and exit_code == 70 and self.chan is not None:
             if outcome != "protocol_error" or "release" not in condition:
                 self.log.add("error", "Echo SCU Failed: %s" % condition)
             self.log.add("info", "Aborting Association")
             self.abort()
-        elif phase == "echo" and outcome == "dimse_timeout" and self.writer is not None:
+        elif phase == "echo" and outcome == "dimse_timeout" and self.chan is not None:
             self.abort()
-        elif phase == "release" and self.writer is not None and self.assoc["aborted_by"] is None:
+        elif phase == "release" and self.chan is not None and self.assoc["aborted_by"] is None:
             self.abort()
 
     def _result(self, outcome, reason, exit_code):
@@ -503,8 +501,8 @@ class _Probe:
         rtts = [echo["rtt_ms"] for echo in self.echoes]
         rtt = None
         if rtts:
-            rtt = {"min": min(rtts), "avg": round(sum(rtts) / len(rtts), 3), "max": max(rtts),
-                   "stdev": round(statistics.pstdev(rtts), 3)}
+            rtt = {"min": min(rtts), "median": round(statistics.median(rtts), 3), "avg": round(sum(rtts) / len(rtts), 3),
+                   "max": max(rtts), "stdev": round(statistics.pstdev(rtts), 3)}
         label = req.endpoint_label()
         if success and req.echo:
             msg = "C-ECHO to %s succeeded: %d/%d echoes, %.2f ms" % (label, len(self.echoes), req.repeat, rtt["avg"])
@@ -532,6 +530,8 @@ class _Probe:
             "echoes": self.echoes,
             "rtt_ms": rtt,
             "timing_ms": self.timing,
+            # what rtt_ms and the associate/echo/release phases are based on (docs/dev/timing.md)
+            "timing_source": self.chan.timing_source if self.chan is not None else None,
             "tls": self.tls,
             "log": self.log.lines,
             "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),

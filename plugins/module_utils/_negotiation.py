@@ -23,21 +23,13 @@ import ipaddress
 import re
 
 from ._request import _ALIASES, ENDPOINT_KEYS, RequestError
-from ._syntaxes import ECHOSCU_TRANSFER_SYNTAXES, MAX_PROPOSE_TS, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
+from ._syntaxes import ECHOSCU_TRANSFER_SYNTAXES, MAX_PROPOSE_TS, TRANSFER_SYNTAX_NAMES, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
 
 MAX_CONTEXTS = 128
 ANSWERED_OUTCOMES = ("success", "no_acceptable_context", "release_failed")
 MODES = ("discover", "echoscu")
 NAME_STYLES = ("name", "keyword", "dcmtk")
 
-# Names of the echoscu syntaxes pydicom 3.0 lacks (PS3.6 Table A-1; pynetdicom adds the same four to
-# pydicom's dictionary when it is imported, so the names agree whatever was imported first).
-_EXTRA_NAMES = {
-    "1.2.840.10008.1.2.8.1": "Deflated Image Frame Compression",
-    "1.2.840.10008.1.2.4.110": "JPEG XL Lossless",
-    "1.2.840.10008.1.2.4.111": "JPEG XL JPEG Recompression",
-    "1.2.840.10008.1.2.4.112": "JPEG XL",
-}
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
 _KINDS = {
     "transfer": ("a transfer syntax", ("Transfer Syntax",)),
@@ -78,7 +70,7 @@ def _index():
     for uid, dcmtk, keyword in ECHOSCU_TRANSFER_SYNTAXES:
         entry = entries.get(uid)
         if entry is None:
-            entry = entries[uid] = _Entry(uid, _EXTRA_NAMES.get(uid, keyword), "Transfer Syntax", keyword, False)
+            entry = entries[uid] = _Entry(uid, TRANSFER_SYNTAX_NAMES[uid], "Transfer Syntax", keyword, False)
         entry.dcmtk = dcmtk
     if VERIFICATION_SOP_CLASS not in entries:
         entries[VERIFICATION_SOP_CLASS] = _Entry(VERIFICATION_SOP_CLASS, "Verification SOP Class", "SOP Class", "Verification", False)

@@ -2,11 +2,13 @@
 # Copyright: dicom.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""DICOM Upper Layer PDUs for a C-ECHO requestor, on pynetdicom's PDU and DIMSE codecs.
+"""DICOM Upper Layer PDUs and the C-ECHO command set of a requestor, with ``struct`` only.
 
-Private to this collection. Only the codecs are used (pynetdicom.pdu, pdu_primitives,
-dimse_messages): the transport, timers and state machine are ours (_engine.py), because
-pynetdicom's threaded association cannot bound every phase (pynetdicom-notes.md 2.10, 7).
+Private to this collection. A probe host needs nothing but Python for a plain C-ECHO, so the few
+PDUs a requestor writes and reads are coded here (PS3.8 9.3, PS3.7 9.3.5 and E). Every decoder is
+bounded in bytes and items and refuses what DCMTK's echoscu refuses on the same bytes, with DCMTK's
+condition text: docs/dev/codec.md lists each rule, its reason and where we are stricter.
+pynetdicom is the reference these codecs are tested against (tests/unit/.../test_pdu_differential.py).
 """
 
 from __future__ import annotations
@@ -14,26 +16,7 @@ from __future__ import annotations
 import functools
 import struct
 import sys
-import traceback
 import uuid
-from io import BytesIO
-
-try:
-    from pynetdicom.dimse_messages import C_ECHO_RQ
-    from pynetdicom.dimse_primitives import C_ECHO
-    from pynetdicom.dsutils import decode as decode_dataset
-    from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_AC, A_ASSOCIATE_RQ, A_RELEASE_RP, A_RELEASE_RQ, P_DATA_TF
-    from pynetdicom.pdu_primitives import (
-        A_ASSOCIATE,
-        ImplementationClassUIDNotification,
-        ImplementationVersionNameNotification,
-        MaximumLengthNotification,
-    )
-    from pynetdicom.presentation import PresentationContext
-except ImportError:
-    PYNETDICOM_IMPORT_ERROR = traceback.format_exc()
-else:
-    PYNETDICOM_IMPORT_ERROR = None
 
 from ._syntaxes import APPLICATION_CONTEXT, VERIFICATION_SOP_CLASS
 
@@ -44,8 +27,20 @@ IMPLEMENTATION_VERSION_NAME = "DICOMNET_010"
 
 PDU_TYPES = {1: "A-ASSOCIATE-RQ", 2: "A-ASSOCIATE-AC", 3: "A-ASSOCIATE-RJ", 4: "P-DATA-TF",
              5: "A-RELEASE-RQ", 6: "A-RELEASE-RP", 7: "A-ABORT"}
+C_ECHO_RQ_COMMAND = 0x0030
 C_ECHO_RSP_COMMAND = 0x8030
 NO_DATASET = 0x0101
+
+# Bounds on what a peer may make us hold or parse (docs/dev/codec.md, "Bounds"). A conformant
+# A-ASSOCIATE-AC for 128 contexts is about 12 KiB; a C-ECHO-RSP command set about 100 bytes.
+MAX_CONTROL_PDU = 64 * 1024      # any PDU but P-DATA-TF
+MAX_COMMAND_SET = 64 * 1024      # one reassembled DIMSE command set
+MAX_PDVS_PER_MESSAGE = 256       # PDVs of one response, whatever PDUs carry them
+UID_MAX = 64                     # DCMTK refuses a longer UID sub-item (DICOM_UI_LENGTH)
+_AC_CACHE_MAX_BYTES = 16 * 1024  # larger answers are decoded every time, never kept
+
+_FAILED_TO_RECEIVE = "0006:020d DIMSE Failed to receive message"
+_ILLEGAL_PDU = "0006:0307 DUL Illegal or ill-formed PDU"
 
 
 class ProtocolError(Exception):
@@ -59,167 +54,293 @@ class ProtocolError(Exception):
         self.condition = condition or text
 
 
+# ---- encoding ------------------------------------------------------------------------------
+def _item(kind, value):
+    return struct.pack(">BBH", kind, 0, len(value)) + value
+
+
+def _pdu(kind, body):
+    return struct.pack(">BBI", kind, 0, len(body)) + body
+
+
+def _ae(title):
+    return title.encode("ascii").ljust(16, b" ")
+
+
 @functools.lru_cache(maxsize=64)
 def associate_rq(calling_aet, called_aet, contexts, max_pdu):
     """Encoded A-ASSOCIATE-RQ. ``contexts`` is a tuple of (abstract syntax, tuple of syntaxes), IDs 1,3,5,..."""
-    primitive = A_ASSOCIATE()
-    primitive.application_context_name = APPLICATION_CONTEXT
-    primitive.calling_ae_title = calling_aet
-    primitive.called_ae_title = called_aet
-    definitions = []
+    parts = [struct.pack(">HH", 1, 0), _ae(called_aet), _ae(calling_aet), bytes(32),
+             _item(0x10, APPLICATION_CONTEXT.encode("ascii"))]
     for index, (abstract, syntaxes) in enumerate(contexts):
-        context = PresentationContext()
-        context.context_id = 2 * index + 1
-        context.abstract_syntax = abstract
-        context.transfer_syntax = list(syntaxes)
-        definitions.append(context)
-    primitive.presentation_context_definition_list = definitions
-    length = MaximumLengthNotification()
-    length.maximum_length_received = max_pdu
-    class_uid = ImplementationClassUIDNotification()
-    class_uid.implementation_class_uid = IMPLEMENTATION_CLASS_UID
-    version = ImplementationVersionNameNotification()
-    version.implementation_version_name = IMPLEMENTATION_VERSION_NAME
-    primitive.user_information = [length, class_uid, version]
-    pdu = A_ASSOCIATE_RQ()
-    pdu.from_primitive(primitive)
-    return pdu.encode()
+        sub = [_item(0x30, abstract.encode("ascii"))] + [_item(0x40, syntax.encode("ascii")) for syntax in syntaxes]
+        parts.append(_item(0x20, struct.pack(">BBBB", 2 * index + 1, 0, 0, 0) + b"".join(sub)))
+    user = (_item(0x51, struct.pack(">I", max_pdu)) + _item(0x52, IMPLEMENTATION_CLASS_UID.encode("ascii"))
+            + _item(0x55, IMPLEMENTATION_VERSION_NAME.encode("ascii")))
+    parts.append(_item(0x50, user))
+    return _pdu(1, b"".join(parts))
+
+
+def _element(tag, value):
+    return struct.pack("<HHI", 0, tag, len(value)) + value
+
+
+def echo_rq_command(message_id):
+    """The C-ECHO-RQ command set, implicit VR little endian, with its group length (PS3.7 9.3.5.1)."""
+    uid = VERIFICATION_SOP_CLASS.encode("ascii")
+    uid += b"\0" * (len(uid) % 2)
+    body = (_element(0x0002, uid) + _element(0x0100, struct.pack("<H", C_ECHO_RQ_COMMAND))
+            + _element(0x0110, struct.pack("<H", message_id)) + _element(0x0800, struct.pack("<H", NO_DATASET)))
+    return _element(0x0000, struct.pack("<I", len(body))) + body
+
+
+def max_fragment(peer_max_pdu):
+    """Bytes of command data one P-DATA-TF may carry to this peer (0 = no limit), as DCMTK splits."""
+    if peer_max_pdu == 0:
+        return 131072 - 12
+    if peer_max_pdu < 14:
+        raise ProtocolError("the peer's maximum PDU length %d cannot carry any P-DATA-TF (it must be more than 12)" % peer_max_pdu,
+                            condition="0006:0308 DUL Cannot send P-DATA PDU because receiver's max PDU size of %d is illegal "
+                                      "(must be > 12)" % peer_max_pdu)
+    return peer_max_pdu - 12
+
+
+@functools.lru_cache(maxsize=1024)
+def echo_rq(message_id, context_id, peer_max_pdu):
+    """Encoded P-DATA-TF PDU(s) carrying one C-ECHO-RQ, fragmented to the peer's maximum PDU length."""
+    command = echo_rq_command(message_id)
+    step = max_fragment(peer_max_pdu)
+    out = []
+    for start in range(0, len(command), step):
+        fragment = command[start:start + step]
+        header = 0x03 if start + step >= len(command) else 0x01  # command, last fragment
+        out.append(_pdu(4, struct.pack(">IBB", len(fragment) + 2, context_id, header) + fragment))
+    return b"".join(out)
+
+
+@functools.lru_cache(maxsize=None)
+def fixed_pdu(kind):
+    """The encoded A-RELEASE-RQ, A-RELEASE-RP or A-ABORT (source 0 service user, reason 0)."""
+    return _pdu({"release_rq": 5, "release_rp": 6, "abort": 7}[kind], bytes(4))
+
+
+# ---- decoding ------------------------------------------------------------------------------
+def _text(raw):
+    """A UID or name from a sub-item: ASCII, trailing NUL and space padding removed, interned.
+
+    Interned because a batch of 10,000 results then holds each peer UID once.
+    """
+    return sys.intern(raw.decode("ascii", "replace").rstrip("\0 ")) if raw else ""
+
+
+def _items(raw, offset, end, what):
+    """(type, value offset, value end) of each item of a PDU or item list; lengths checked."""
+    while offset < end:
+        if end - offset < 4:
+            raise ProtocolError("%s: %d trailing bytes are not an item" % (what, end - offset),
+                                condition=_ILLEGAL_PDU)
+        kind, length = raw[offset], struct.unpack_from(">H", raw, offset + 2)[0]
+        if offset + 4 + length > end:
+            raise ProtocolError("%s: item 0x%02x announces %d bytes, %d are left" % (what, kind, length, end - offset - 4),
+                                condition=_ILLEGAL_PDU)
+        yield kind, offset + 4, offset + 4 + length
+        offset += 4 + length
+
+
+def _uid(raw, start, end, what):
+    if end - start > UID_MAX:
+        raise ProtocolError("%s of %d bytes; a UID has at most %d" % (what, end - start, UID_MAX),
+                            condition="0006:0308 DUL illegal subitem length %d. Maximum allowed size is %d." % (end - start, UID_MAX))
+    return _text(raw[start:end])
 
 
 def parse_associate_ac(raw):
     """Peer details and per-context (result, transfer syntax) from an A-ASSOCIATE-AC (read-only, shared).
 
     The AC echoes the two AE titles (bytes 10-41), which nothing here reads; decoded with them blanked,
-    one decode serves every endpoint of the same kind of peer in a batch (pynetdicom's decoder costs
-    about a sixth of a probe's CPU).
+    one decode serves every endpoint of the same kind of peer in a batch. Only small answers are kept.
     """
-    return _parse_associate_ac(bytes(raw[:10]) + b" " * 32 + bytes(raw[42:]))
+    key = bytes(raw[:10]) + b" " * 32 + bytes(raw[42:])
+    if len(key) > _AC_CACHE_MAX_BYTES:
+        return _parse_associate_ac(key)
+    return _cached_associate_ac(key)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
+def _cached_associate_ac(raw):
+    return _parse_associate_ac(raw)
+
+
 def _parse_associate_ac(raw):
-    pdu = A_ASSOCIATE_AC()
-    try:
-        pdu.decode(raw)
-        items = pdu.presentation_context
-        info = pdu.user_information
-    except Exception as exc:  # pylint: disable=broad-except  # any decoder failure is the peer's malformed PDU
-        raise ProtocolError("malformed A-ASSOCIATE-AC: %s" % (exc or type(exc).__name__)) from None
+    if len(raw) < 74:
+        raise ProtocolError("malformed A-ASSOCIATE-AC: %d bytes, at least 74 expected" % len(raw),
+                            condition="0006:0308 DUL Illegal PDU length %d. Minimum length expected is 68." % (len(raw) - 6))
+    (version,) = struct.unpack_from(">H", raw, 6)
+    if not version & 1:  # PS3.8 9.3.3: bit 0 set means protocol version 1, the only one there is
+        raise ProtocolError("malformed A-ASSOCIATE-AC: protocol version 0x%04x does not include version 1" % version,
+                            condition="0006:0322 DUL Unsupported peer protocol %04x; expected 0001 in parseAssociate" % version)
     contexts = {}
-    for item in items:
-        syntax = item.transfer_syntax if item.result == 0 else None
-        contexts[item.context_id] = (item.result, _shared(syntax))
-    # Interned: a batch of 10,000 results then holds each peer UID and name once, not 10,000 times.
-    return {
-        "max_pdu": (info.maximum_length if info is not None else None) or 0,
-        "implementation_class_uid": _shared(info.implementation_class_uid) or "" if info is not None else "",
-        "implementation_version_name": _shared(info.implementation_version_name) if info is not None else None,
-        "contexts": contexts,
-    }
+    info = {"max_pdu": 0, "implementation_class_uid": "", "implementation_version_name": None}
+    for kind, start, end in _items(raw, 74, len(raw), "malformed A-ASSOCIATE-AC"):
+        if kind == 0x21:
+            if end - start < 4:
+                raise ProtocolError("malformed A-ASSOCIATE-AC: presentation context item of %d bytes" % (end - start),
+                                    condition=_ILLEGAL_PDU)
+            context_id, result = raw[start], raw[start + 2]
+            syntaxes = [_uid(raw, s, e, "transfer syntax") for k, s, e in _items(raw, start + 4, end, "presentation context %d" % context_id)
+                        if k == 0x40] if result == 0 else []
+            if result == 0 and len(syntaxes) != 1:  # PS3.8 9.3.3.2: exactly one on acceptance
+                raise ProtocolError("malformed A-ASSOCIATE-AC: context %d is accepted with %d transfer syntaxes, 1 expected"
+                                    % (context_id, len(syntaxes)),
+                                    condition="0006:0318 DUL Peer supplied illegal number of transfer syntaxes (%d)" % len(syntaxes))
+            if context_id in contexts:
+                raise ProtocolError("malformed A-ASSOCIATE-AC: presentation context %d is answered twice" % context_id)
+            contexts[context_id] = (result, syntaxes[0] if syntaxes else None)
+        elif kind == 0x50:
+            _parse_user_info(raw, start, end, info)
+        elif kind == 0x10:
+            _uid(raw, start, end, "application context name")
+    info["contexts"] = contexts
+    return info
 
 
-def _shared(value):
-    return sys.intern(str(value)) if value else None
+def _parse_user_info(raw, start, end, info):
+    for kind, item_start, item_end in _items(raw, start, end, "user information"):
+        if kind == 0x51:
+            if item_end - item_start != 4:
+                raise ProtocolError("malformed A-ASSOCIATE-AC: maximum length sub-item of %d bytes, 4 expected" % (item_end - item_start),
+                                    condition=_ILLEGAL_PDU)
+            info["max_pdu"] = struct.unpack_from(">I", raw, item_start)[0]
+        elif kind == 0x52:
+            info["implementation_class_uid"] = _uid(raw, item_start, item_end, "implementation class UID")
+        elif kind == 0x55:
+            info["implementation_version_name"] = _uid(raw, item_start, item_end, "implementation version name") or None
+        elif kind in (0x54, 0x56):  # role selection, extended negotiation: a UID with its own 2-byte length first
+            if item_end - item_start < 2 or item_start + 2 + struct.unpack_from(">H", raw, item_start)[0] > item_end:
+                raise ProtocolError("malformed A-ASSOCIATE-AC: sub-item 0x%02x has an inconsistent UID length" % kind,
+                                    condition=_ILLEGAL_PDU)
 
 
 def parse_associate_rj(raw):
     """(result, source, reason) bytes of an A-ASSOCIATE-RJ."""
     if len(raw) < 10:
-        raise ProtocolError("A-ASSOCIATE-RJ of %d bytes, 10 expected" % len(raw))
+        raise ProtocolError("A-ASSOCIATE-RJ of %d bytes, 10 expected" % len(raw), condition=_ILLEGAL_PDU)
     return raw[7], raw[8], raw[9]
 
 
 def parse_abort(raw):
     """(source, reason) bytes of an A-ABORT."""
     if len(raw) < 10:
-        raise ProtocolError("A-ABORT of %d bytes, 10 expected" % len(raw))
+        raise ProtocolError("A-ABORT of %d bytes, 10 expected" % len(raw), condition=_ILLEGAL_PDU)
     return raw[8], raw[9]
 
 
-@functools.lru_cache(maxsize=1024)
-def echo_rq(message_id, context_id, max_send_pdu):
-    """Encoded P-DATA-TF PDU(s) carrying one C-ECHO-RQ, fragmented to the peer's maximum."""
-    primitive = C_ECHO()
-    primitive.MessageID = message_id
-    primitive.AffectedSOPClassUID = VERIFICATION_SOP_CLASS
-    message = C_ECHO_RQ()
-    message.primitive_to_message(primitive)
-    out = []
-    for p_data in message.encode_msg(context_id, max_send_pdu):
-        pdu = P_DATA_TF()
-        pdu.from_primitive(p_data)
-        out.append(pdu.encode())
-    return b"".join(out)
-
-
-@functools.lru_cache(maxsize=None)
-def fixed_pdu(kind):
-    """The encoded A-RELEASE-RQ, A-RELEASE-RP or A-ABORT (source 0, reason 0)."""
-    pdu = {"release_rq": A_RELEASE_RQ, "release_rp": A_RELEASE_RP, "abort": A_ABORT_RQ}[kind]()
-    if kind == "abort":
-        pdu.source, pdu.reason_diagnostic = 0, 0  # service user, reason not specified
-    return pdu.encode()
+def _receive_failed(text, condition=_FAILED_TO_RECEIVE):
+    return ProtocolError(text, condition="%s\n%s" % (condition, text) if condition == _FAILED_TO_RECEIVE else condition)
 
 
 class ResponseAssembler:
-    """Reassembles one DIMSE response from P-DATA-TF PDUs (fragments may span PDVs and PDUs)."""
+    """Reassembles one DIMSE response command set from P-DATA-TF PDUs, as DCMTK's receiveCommand does.
 
-    __slots__ = ("command", "dataset", "context_id", "command_set")
+    ``accepted`` holds the IDs of the presentation contexts the peer accepted: the command must
+    come on one of them, every fragment on the same one. Bounded by MAX_COMMAND_SET bytes and
+    MAX_PDVS_PER_MESSAGE PDVs whatever the PDUs carry.
+    """
 
-    def __init__(self):
-        self.command = BytesIO()
-        self.dataset = None
+    __slots__ = ("accepted", "fragments", "size", "pdvs", "context_id", "command_set")
+
+    def __init__(self, accepted):
+        self.accepted = accepted
+        self.fragments = []
+        self.size = 0
+        self.pdvs = 0
         self.context_id = None
         self.command_set = None
 
     def feed(self, raw):
-        """Add one P-DATA-TF; return True once the command (and any dataset) is complete."""
+        """Add one P-DATA-TF (header included); return True once the command set is complete."""
         offset, end = 6, len(raw)
-        done = False
+        if end - offset < 4:
+            raise _receive_failed("PDU without any PDVs (a P-DATA-TF must carry at least one)",
+                                  condition="0006:0307 PDU without any PDVs encountered. In DT_2_IndicatePData.  "
+                                            "This probably indicates a  malformed P DATA PDU.")
         while offset < end:
-            if offset + 6 > end:
-                raise ProtocolError("truncated PDV item in P-DATA-TF")
-            (length,) = struct.unpack(">I", raw[offset:offset + 4])
+            if end - offset < 4:
+                raise ProtocolError("PDV lengths don't add up: %d bytes left after the last PDV" % (end - offset),
+                                    condition="0006:0307 PDV lengths don't add up correctly. This probably indicates a malformed P-DATA PDU.")
+            (length,) = struct.unpack_from(">I", raw, offset)
             if length < 2 or offset + 4 + length > end:
-                raise ProtocolError("PDV item length %d does not fit its P-DATA-TF" % length)
+                raise ProtocolError("PDV item length %d does not fit its P-DATA-TF" % length,
+                                    condition="0006:0308 PDV with invalid length %d encountered. This probably indicates a malformed P DATA PDU." % length)
+            if self.command_set is not None:
+                raise _receive_failed("data after the end of the C-ECHO-RSP command set (a C-ECHO-RSP has no data set)")
+            self.pdvs += 1
+            if self.pdvs > MAX_PDVS_PER_MESSAGE:
+                raise _receive_failed("the response is split into more than %d PDVs" % MAX_PDVS_PER_MESSAGE)
             context_id, header = raw[offset + 4], raw[offset + 5]
-            value = raw[offset + 6:offset + 4 + length]
-            offset += 4 + length
-            if done:
-                raise ProtocolError("data after the end of the response message")
-            if header & 1:
-                if self.command_set is not None:
-                    raise ProtocolError("command fragment after the command set was complete")
-                self.command.write(value)
-                if header & 2:
-                    self.context_id = context_id
-                    self.command_set = self._decode_command()
-                    done = self.command_set.get("CommandDataSetType", NO_DATASET) == NO_DATASET
-            else:
-                if self.command_set is None:
-                    raise ProtocolError("dataset fragment before the command set")
-                self.dataset = (self.dataset or b"") + value
-                done = bool(header & 2)
-        return done
+            fragment_start, offset = offset + 6, offset + 4 + length
+            if self.context_id is None:
+                self.context_id = context_id
+            elif context_id != self.context_id:
+                raise _receive_failed("DIMSE: Different PresIDs inside Command Set: %d != %d" % (self.context_id, context_id))
+            if not header & 1:  # a data set PDV where the command set was expected
+                self._check_context()
+                raise _receive_failed("DIMSE: Command PDV Expected")
+            if (length - 2) % 2:
+                raise _receive_failed("DIMSE: Odd Fragment Length: %d" % (length - 2))
+            self.size += length - 2
+            if self.size > MAX_COMMAND_SET:
+                raise _receive_failed("the command set is longer than %d bytes" % MAX_COMMAND_SET)
+            self.fragments.append(raw[fragment_start:offset])
+            if header & 2:
+                self._check_context()
+                self.command_set = decode_command(b"".join(self.fragments))
+                self.fragments = []
+        return self.command_set is not None
 
-    def _decode_command(self):
-        return decode_command(self.command.getvalue())
+    def _check_context(self):
+        if self.context_id not in self.accepted:
+            raise _receive_failed("the response came on presentation context %d, which the peer did not accept" % self.context_id,
+                                  condition="0006:020d DIMSE Failed to receive message\n"
+                                            "0006:0101 ASC Bad presentation context ID: %d" % self.context_id)
 
 
-@functools.lru_cache(maxsize=1024)
+_REQUIRED = ((0x0100, "CommandField"), (0x0120, "MessageIDBeingRespondedTo"),
+             (0x0800, "CommandDataSetType"), (0x0900, "Status"))
+
+
 def decode_command(encoded):
-    """The fields of a DIMSE command set that a C-ECHO requestor checks (read-only, shared).
+    """The fields of a C-ECHO-RSP command set that a requestor checks, as DCMTK parses them.
 
-    Cached by bytes: a peer answers every C-ECHO of a batch with the same few command sets.
+    Implicit VR little endian (PS3.7 6.3.1); each US element's first value is used, as DCMTK does.
+    A missing element, a short or lying length, or a data set announced is a ProtocolError.
     """
-    try:
-        dataset = decode_dataset(BytesIO(encoded), True, True)
-        return {
-            "CommandField": dataset.get("CommandField"),
-            "MessageIDBeingRespondedTo": dataset.get("MessageIDBeingRespondedTo"),
-            "Status": dataset.get("Status"),
-            "CommandDataSetType": dataset.get("CommandDataSetType", NO_DATASET),
-            "AffectedSOPClassUID": str(dataset.get("AffectedSOPClassUID", "")),
-        }
-    except Exception as exc:  # pylint: disable=broad-except  # undecodable command set is the peer's error
-        raise ProtocolError("undecodable DIMSE command set: %s" % (exc or type(exc).__name__)) from None
+    elements, offset, end = {}, 0, len(encoded)
+    while offset < end:
+        if end - offset < 8:
+            raise _receive_failed("undecodable DIMSE command set: %d trailing bytes are not an element" % (end - offset),
+                                  condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+        group, element, length = struct.unpack_from("<HHI", encoded, offset)
+        offset += 8
+        if length > end - offset:
+            raise _receive_failed("undecodable DIMSE command set: element (%04x,%04x) announces %d bytes, %d are left"
+                                  % (group, element, length, end - offset),
+                                  condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+        if group != 0x0000:
+            raise _receive_failed("undecodable DIMSE command set: element (%04x,%04x) is not a command element" % (group, element),
+                                  condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+        elements[element] = encoded[offset:offset + length]
+        offset += length
+    fields = {}
+    for element, name in _REQUIRED:
+        value = elements.get(element)
+        if value is None or len(value) < 2:
+            raise ProtocolError("DIMSE: C-ECHO-RSP without a usable %s (0000,%04x)" % (name, element),
+                                condition="0006:020b DIMSE: Command Parse Failed: Element: (0000,%04x) %s" % (element, name))
+        fields[name] = struct.unpack_from("<H", value)[0]
+    uid = elements.get(0x0002)
+    fields["AffectedSOPClassUID"] = _text(uid) if uid else ""
+    if fields["CommandField"] == C_ECHO_RSP_COMMAND and fields["CommandDataSetType"] != NO_DATASET:
+        raise ProtocolError("DIMSE: the C-ECHO-RSP announces a data set (Command Data Set Type 0x%04x); a C-ECHO-RSP has none"
+                            % fields["CommandDataSetType"], condition="0006:0203 DIMSE Badly formed message")
+    return fields

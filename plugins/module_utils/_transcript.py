@@ -90,9 +90,13 @@ def rejection_texts(result, source, reason):
 
 
 def max_send_pdv(peer_max_pdu):
-    """What echoscu prints as Max Send PDV: the peer's limit (0 = unlimited, capped at 131072, even) - 12."""
+    """What echoscu prints as Max Send PDV: the peer's limit (0 = unlimited, capped at 131072, even) - 12.
+
+    Below 12 DCMTK falls back to its minimum PDU size (4096) - 12 and lets its Upper Layer split.
+    """
     limit = 131072 if peer_max_pdu == 0 or peer_max_pdu > 131072 else peer_max_pdu
-    return (limit & ~1) - 12
+    pdv = (limit & ~1) - 12
+    return pdv if pdv >= 12 else 4096 - 12
 
 
 def association_dump(kind, ours, theirs, contexts, states=None):

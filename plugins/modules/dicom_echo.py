@@ -20,8 +20,9 @@ description:
 author:
   - dicom.network maintainers (@dicom-network)
 requirements:
-  - Python >= 3.10 on the node that runs the module; nothing else for a plain C-ECHO
-  - cryptography >= 42 on that node for O(tls) and the offline certificate checks
+  - Python >= 3.10 on the node that runs the module
+  - Nothing else for a plain C-ECHO (the collection codes the few PDUs it needs itself)
+  - cryptography >= 42 for O(tls=true) and the offline certificate actions only
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dicom.network.association
@@ -103,7 +104,7 @@ options:
     description:
       - How much each result holds. V(full) returns every key listed under the return values. V(compact) keeps what
         people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome),
-        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every round-trip sample), RV(timing_ms),
+        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every round-trip sample), RV(timing_ms), C(timing_source),
         RV(accepted_transfer_syntaxes), RV(checked_at), RV(association) with only C(established), C(rejection), C(abort),
         C(peer_max_pdu), C(peer_implementation_class_uid) and C(peer_implementation_version_name), and RV(tls) with only
         C(version), C(cipher) and the RV(tls.peer_certificate) keys C(subject), C(issuer), C(serial), C(not_before), C(not_after),
@@ -581,7 +582,7 @@ FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rt
 # result_detail: compact keeps what people, the roles and the reports (docs/reports.md) use, and leaves
 # out what grows with the request: the presentation context list (accepted_transfer_syntaxes says what
 # was accepted), the transcript unless log_level asks for more than warnings, and the rest of the
-# association and TLS details. timing_source is kept when the engine returns it.
+# association and TLS details.
 COMPACT_KEYS = ("name", "success", "msg", "outcome", "echoscu_exit_code", "endpoint", "rtt_ms", "echoes", "timing_ms",
                 "timing_source", "accepted_transfer_syntaxes", "checked_at")
 COMPACT_ASSOCIATION = ("established", "rejection", "abort", "peer_max_pdu", "peer_implementation_class_uid",
@@ -713,11 +714,7 @@ def main():
     except RequestError as exc:
         module.fail_json(msg=str(exc), outcome="invalid_input", echoscu_exit_code=1, changed=False)
 
-    from ..module_utils import _pdu  # pylint: disable=import-outside-toplevel  # loaded only after validation
-
-    if _pdu.PYNETDICOM_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("pynetdicom"), exception=_pdu.PYNETDICOM_IMPORT_ERROR, outcome="invalid_input")
-    from ..module_utils import _engine  # pylint: disable=import-outside-toplevel
+    from ..module_utils import _engine  # pylint: disable=import-outside-toplevel  # loaded only after validation
 
     sink = None
     if params["log_config"]:

@@ -20,7 +20,7 @@ pynetdicom = pytest.importorskip("pynetdicom")
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.loader import lookup_loader  # noqa: E402
 
-from ansible_collections.dicom.network.plugins.module_utils import _engine, _pdu  # noqa: E402
+from ansible_collections.dicom.network.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._request import OPTIONS  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES  # noqa: E402
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer  # noqa: E402
@@ -265,12 +265,6 @@ def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
 def test_unknown_options_are_refused():
     with pytest.raises(AnsibleLookupError, match="unknown option calld_aet"):
         query("h", calld_aet="X")
-
-
-def test_missing_pynetdicom_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(_pdu, "PYNETDICOM_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'pynetdicom'")
-    with pytest.raises(AnsibleLookupError, match="requires the Python package pynetdicom on the controller"):
-        query("h")
 
 
 # ---- where options come from --------------------------------------------------------------------

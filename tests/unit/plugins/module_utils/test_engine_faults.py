@@ -191,7 +191,7 @@ def test_repeat_and_abort():
     assert [e["message_id"] for e in result["echoes"]] == [1, 2, 3, 4, 5]
     assert result["association"]["aborted_by"] == "us" and result["association"]["released"] is False
     assert result["log"][-1] == "I: Aborting Association"
-    assert set(result["rtt_ms"]) == {"min", "avg", "max", "stdev"}
+    assert set(result["rtt_ms"]) == {"min", "median", "avg", "max", "stdev"}
 
 
 def test_odd_max_pdu_is_lowered_with_echoscus_warning():
