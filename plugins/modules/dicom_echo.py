@@ -168,8 +168,9 @@ notes:
     C(DICOMNET_010).
   - Run it with C(delegate_to) on a host that can reach the peers; the facts then land on the inventory host of the task.
   - >-
-    A large batch. Ansible's default callback prints the whole result of a failed task on one line, every result of every
-    endpoint included (keys in alphabetical order, so RV(ansible_facts) comes first unless O(facts=false), then RV(msg)).
+    A large batch. When the task fails, Ansible's default callback prints RV(msg) (ansible-core 2.19 and later on a line of its
+    own, C([ERROR]: Task failed: Module failed: ...)), then the whole result on one line, every result of every endpoint included
+    (keys in alphabetical order: RV(ansible_facts) first unless O(facts=false), then RV(msg), RV(results), RV(summary)).
     Set O(result_detail=compact) and O(facts=false), register the result with C(failed_when) on RV(results) being undefined (bad input), and fail in a following
     task on RV(summary) with RV(msg), which names the first failed endpoints; the console then shows one short line (see the examples).
   - >-
