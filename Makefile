@@ -170,11 +170,13 @@ clean:
 distclean: clean
 	rm -rf "$(VENV)"
 
-# make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): engine vs DCMTK echoscu and
-# Ansible task times against storescp, Orthanc and the asyncio SCP of tests/peers/, all started
-# on loopback by the script itself.  Prints one table, writes bench/results/latest.json
-# (git-ignored); about 1.5 minutes, bounded to 5.  Not a test: it fails only if a measurement
-# could not be taken, never on a missed target.  BENCH_ARGS='--quick' halves the repetitions.
+# make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): the module with its default
+# options and the engine alone vs DCMTK echoscu, ansible.builtin.ping and per-host command: echoscu,
+# against storescp, Orthanc and the asyncio SCP of tests/peers/, all started on loopback by the
+# script itself.  Prints one table with the load average of every step, writes
+# bench/results/latest.json (git-ignored); 6 to 12 minutes on 2 shared cores, optional repetitions
+# skipped past --budget (600 s).  Not a test: it fails only if a measurement could not be taken,
+# never on a missed target.  BENCH_ARGS='--quick' takes fewer repetitions.
 BENCH_ARGS ?=
 .PHONY: bench
 bench: venv
