@@ -122,7 +122,8 @@ def _first_line(argv):
     return None
 
 
-def start_storescp(workdir, lifetime):
+def start_storescp(workdir, lifetime, fork=False):
+    """storescp; ``fork``: one child process per association (--fork), so associations run concurrently."""
     peer = Peer("storescp", workdir)
     store = os.path.join(workdir, "storescp-out")
     os.makedirs(store, exist_ok=True)
@@ -133,8 +134,8 @@ def start_storescp(workdir, lifetime):
     for _attempt in range(3):
         peer.port = free_port()
         # storescp has no lifetime option: timeout(1) bounds it should the benchmark die hard.
-        peer._spawn(["timeout", str(int(lifetime)), STORESCP, "--aetitle", "STORESCP", "--output-directory", store,
-                     str(peer.port)])
+        peer._spawn(["timeout", str(int(lifetime)), STORESCP, "--aetitle", "STORESCP", "--output-directory", store]
+                    + (["--fork"] if fork else []) + [str(peer.port)])
         try:
             wait_listening(peer.port, peer.proc)
             return peer

@@ -521,6 +521,7 @@ class _Probe:
             "success": success,
             "msg": msg,
             "outcome": outcome,
+            "reason": reason,  # the failure alone, without the endpoint and outcome that msg adds (None on success)
             "echoscu_exit_code": exit_code,
             "endpoint": {"host": req.host, "port": req.port, "address": self.address, "ip_protocol": req.ip_protocol,
                          "calling_aet": req.calling_aet, "called_aet": req.called_aet},

@@ -285,7 +285,7 @@ def merge(name, mode, abstract_syntaxes, transfer_syntaxes, plan, results):
     failure = None
     for number, (planned, result) in enumerate(zip(plan, results), start=1):
         association = _pick(result["association"], _ASSOCIATION_KEYS)
-        association.update(number=number, contexts=len(planned), outcome=result["outcome"], msg=result["msg"],
+        association.update(number=number, contexts=len(planned), outcome=result["outcome"], msg=result["msg"], reason=result["reason"],
                            timing_ms=result["timing_ms"])
         associations.append(association)
         for context in result["presentation_contexts"]:
@@ -344,10 +344,7 @@ def merge(name, mode, abstract_syntaxes, transfer_syntaxes, plan, results):
     else:
         failure = failure or first
         outcome = failure["outcome"] if failure else "protocol_error"
-        reason = failure["msg"] if failure else "not probed"
-        marker = " failed (%s): " % outcome
-        if marker in reason:  # the engine's "C-ECHO to X failed (outcome): reason"
-            reason = reason.split(marker, 1)[1]
+        reason = (failure.get("reason") or failure["msg"]) if failure else "not probed"
         msg = "%s: %s (%s)" % (name, reason, outcome)
     return {
         "name": name,

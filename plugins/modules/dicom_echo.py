@@ -294,10 +294,15 @@ outcome:
   description:
     - The classified outcome, one of V(success), V(dns_error), V(connection_refused), V(connect_timeout), V(tls_error),
       V(association_rejected), V(acse_timeout), V(no_acceptable_context), V(peer_aborted), V(dimse_timeout), V(echo_status),
-      V(protocol_error), V(release_failed), V(invalid_input).
+      V(protocol_error), V(release_failed), V(invalid_input), V(internal_error).
+    - V(internal_error) is a fault of this collection (the message names the exception); it says nothing about the peer.
   returned: always (one probe)
   type: str
   sample: success
+reason:
+  description: Why the probe failed, without the endpoint and outcome that RV(msg) adds; null on success.
+  returned: always (one probe)
+  type: str
 echoscu_exit_code:
   description: What DCMTK echoscu 3.7.0 would have exited with for the same outcome (0, 1, 22 or 70).
   returned: always (one probe)
@@ -436,19 +441,30 @@ echoes:
       type: str
       returned: always
     rtt_ms:
-      description: Milliseconds from sending the request to the whole response.
+      description: Milliseconds from sending the request to the arrival of the whole response (see RV(timing_source)).
       type: float
       returned: always
 rtt_ms:
-  description: C(min), C(avg), C(max), C(stdev) of the echoes' round-trip times in milliseconds, null without an echo.
+  description: C(min), C(median), C(avg), C(max), C(stdev) of the echoes' round-trip times in milliseconds, null without an echo.
   returned: always (one probe)
   type: dict
 timing_ms:
   description:
-    - Milliseconds spent in each phase, measured at the socket, C(resolve), C(connect), C(tls_handshake), C(associate), C(echo),
-      C(release) (or the abort), C(total); null for a phase that did not run.
+    - Milliseconds per phase, C(resolve), C(connect), C(tls_handshake), C(associate), C(echo), C(release) (or the abort), C(total);
+      null for a phase that did not run.
+    - C(associate) and C(release) run from our request to the arrival of the answer, C(connect) is the kernel's round trip of the
+      TCP handshake where RV(timing_source) is V(kernel); C(resolve), C(tls_handshake), C(echo) (all echoes) and C(total) are wall
+      time of the whole step.
   returned: always (one probe)
   type: dict
+timing_source:
+  description:
+    - What the round trips are based on. V(kernel) - the arrival time is the kernel's receive timestamp of the answer (Linux, plain
+      TCP), so a reply that waited for a busy event loop is not counted. V(user) - the time the answer was read in user space
+      (TLS, where the record layer sits between, or a platform without receive timestamps). Null when no connection was made.
+  returned: always (one probe)
+  type: str
+  sample: kernel
 tls:
   description: The TLS session; null while TLS is not in use or when the handshake failed.
   returned: always (one probe)
