@@ -103,8 +103,8 @@ options:
   result_detail:
     description:
       - How much each result holds. V(full) returns every key listed under the return values. V(compact) keeps what
-        people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome),
-        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every round-trip sample), RV(timing_ms), C(timing_source),
+        people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome), RV(reason),
+        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every round-trip sample), RV(timing_ms), RV(timing_source),
         RV(accepted_transfer_syntaxes), RV(checked_at), RV(association) with only C(established), C(rejection), C(abort),
         C(peer_max_pdu), C(peer_implementation_class_uid) and C(peer_implementation_version_name), and RV(tls) with only
         C(version), C(cipher) and the RV(tls.peer_certificate) keys C(subject), C(issuer), C(serial), C(not_before), C(not_after),
@@ -600,7 +600,7 @@ FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rt
 # out what grows with the request: the presentation context list (accepted_transfer_syntaxes says what
 # was accepted), the transcript unless log_level asks for more than warnings, and the rest of the
 # association and TLS details.
-COMPACT_KEYS = ("name", "success", "msg", "outcome", "echoscu_exit_code", "endpoint", "rtt_ms", "echoes", "timing_ms",
+COMPACT_KEYS = ("name", "success", "msg", "outcome", "reason", "echoscu_exit_code", "endpoint", "rtt_ms", "echoes", "timing_ms",
                 "timing_source", "accepted_transfer_syntaxes", "checked_at")
 COMPACT_ASSOCIATION = ("established", "rejection", "abort", "peer_max_pdu", "peer_implementation_class_uid",
                        "peer_implementation_version_name")

@@ -81,7 +81,7 @@ def test_facts_can_be_left_out(capsys):
 
 REPORT_ASSOCIATION_KEYS = {"established", "rejection", "abort", "peer_max_pdu", "peer_implementation_class_uid",
                            "peer_implementation_version_name"}
-COMPACT_KEYS = {"name", "success", "msg", "outcome", "echoscu_exit_code", "endpoint", "rtt_ms", "echoes", "timing_ms",
+COMPACT_KEYS = {"name", "success", "msg", "outcome", "reason", "echoscu_exit_code", "endpoint", "rtt_ms", "echoes", "timing_ms",
                 "timing_source", "accepted_transfer_syntaxes", "checked_at", "association", "tls"}
 
 
