@@ -110,8 +110,8 @@ options:
         C(version), C(cipher) and the RV(tls.peer_certificate) keys C(subject), C(issuer), C(serial), C(not_before), C(not_after),
         C(days_remaining), C(sha256_fingerprint), C(key_type) and C(key_bits).
       - V(compact) leaves out RV(presentation_contexts) and, unless O(log_level) is V(info), V(debug) or V(trace), RV(log).
-        For a plain echo that is about a quarter less JSON per endpoint for Ansible to parse, copy and keep (1.0 instead of
-        1.3 kB), more with several presentation contexts or transfer syntaxes (O(propose_pc), O(propose_ts)) or a transcript.
+        For a plain echo that is about a quarter less JSON per endpoint for Ansible to parse, copy and keep (1.1 instead of
+        1.4 kB), more with several presentation contexts or transfer syntaxes (O(propose_pc), O(propose_ts)) or a transcript.
       - The default is V(full) for a single probe and for O(endpoints) alike, so that every result has the same keys whether
         a task probes one peer or many. Large batches set V(compact) (with O(facts=false)), as the roles
         C(dicom.network.pacs_verify) and C(dicom.network.dicom_audit) do.
