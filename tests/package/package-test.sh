@@ -59,7 +59,7 @@ unwanted=$(grep -E '^(tests|bench|hacking|\.ci|\.venv|\.build|demo-output)(/|$)|
 [ -z "$unwanted" ] || fail "the tarball holds development files (galaxy.yml build_ignore): $(echo "$unwanted" | head -5 | tr '\n' ' ')"
 for wanted in MANIFEST.json FILES.json README.md CHANGELOG.md requirements.txt bindep.txt \
         meta/runtime.yml meta/execution-environment.yml changelogs/changelog.yaml \
-        docs/reports.md \
+        docs/docsite/extra-docs.yml docs/docsite/links.yml docs/docsite/rst/quickstart.rst docs/reports.md \
         playbooks/verify_pacs.yml playbooks/audit.yml \
         roles/pacs_verify/meta/argument_specs.yml roles/dicom_audit/meta/argument_specs.yml \
         plugins/modules/dicom_echo.py plugins/lookup/transfer_syntaxes.py plugins/filter/ts_name.yml; do
