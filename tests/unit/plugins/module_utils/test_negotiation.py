@@ -209,8 +209,8 @@ def _result(plan_contexts_, accept, outcome="success", established=True, rejecti
                    "peer_implementation_version_name": "PEER_1" if established else None}
     label = "X@h:1"
     msg = "Association with %s succeeded" % label if outcome == "success" else "C-ECHO to %s failed (%s): it broke" % (label, outcome)
-    return {"outcome": outcome, "msg": msg, "association": association, "presentation_contexts": contexts,
-            "endpoint": {"host": "h", "port": 1}, "timing_ms": {"total": 1.0}}
+    return {"outcome": outcome, "msg": msg, "reason": None if outcome == "success" else "it broke", "association": association,
+            "presentation_contexts": contexts, "endpoint": {"host": "h", "port": 1}, "timing_ms": {"total": 1.0}}
 
 
 def test_merge_two_associations_three_abstract_syntaxes():
