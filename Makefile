@@ -7,7 +7,7 @@
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
 #   make lint         ansible-lint --profile production on roles/ and playbooks/
 #   make changelog-lint  antsibull-changelog lint; CHANGELOG.md is what changelogs/changelog.yaml generates
-#   make docs-lint    antsibull-docs lint-collection-docs (docs/docsite/ and every plugin's and role's docs)
+#   make docs-lint    antsibull-docs lint-collection-docs, and the guides cover every option and outcome
 #   make package-test build the tarball, install it into a fresh path, smoke-test it; ansible-builder create
 #   make changelog    fold new changelog fragments into galaxy.yml's version, regenerate CHANGELOG.md
 #   make demo         loopback SCPs + playbooks/demo.yml (pacs_verify, dicom_audit); reports in demo-output/
@@ -192,10 +192,12 @@ changelog-lint: venv
 
 # antsibull-docs lint-collection-docs on the build tree (so ansible-doc finds the collection):
 # docs/docsite/ (extra-docs.yml, links.yml, rst/, with rstcheck and the references in it) and the
-# documentation of every plugin and role (schema, markup, references).
+# documentation of every plugin and role (schema, markup, references). Then tests/docs/check_docsite.py:
+# the guides still cover every module option, echoscu option, outcome and audit variable the code has.
 docs-lint: venv build-tree
 	cd "$(COLLECTION_DIR)" && ANSIBLE_COLLECTIONS_PATH="$(BUILD_DIR)" "$(VENV)/bin/antsibull-docs" lint-collection-docs \
 	    --plugin-docs --check-extra-docs-refs --validate-collection-refs all --disallow-unknown-collection-refs .
+	"$(VENV_PY)" "$(ROOT)/tests/docs/check_docsite.py" "$(COLLECTION_DIR)"
 
 # The collection as users get it (tests/package/package-test.sh): build the tarball, check what it
 # holds, install it into an empty collections path, run tests/package/smoke.yml and the shipped
