@@ -124,10 +124,54 @@ def validate_ae_title(option, value):
     return value
 
 
+def secret_values(params):
+    """The values of no_log options inside ``endpoints`` entries, as the strings Ansible must mask.
+
+    Ansible masks the no_log options it validates itself (the task-level ones); the entries of
+    ``endpoints`` are validated here, so their secrets must be handed to it (AnsibleModule.no_log_values)
+    before anything is logged or returned. A value of the wrong type is refused by build_request, but
+    until then it is printed like any other argument, so every string or number in it is a secret too.
+    """
+    found = set()
+    endpoints = params.get("endpoints")
+    for entry in endpoints if isinstance(endpoints, (list, tuple)) else ():
+        if isinstance(entry, dict):
+            for key, value in entry.items():
+                if OPTIONS.get(_ALIASES.get(key, key), {}).get("no_log"):
+                    found.update(_leaves(value))
+    return found
+
+
+def _leaves(value):
+    if isinstance(value, str):
+        return {str(value)} if value else set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set)):
+        return set().union(*(_leaves(item) for item in value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {str(value)}
+    return set()
+
+
+def _kind(value):
+    """What a refused value is, for options whose value must not be shown."""
+    for types, name in ((bool, "a boolean"), (dict, "a dict"), ((list, tuple, set), "a list"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, types):
+            return name
+    return "a %s" % type(value).__name__
+
+
 def _coerce(option, spec, value):
     kind = spec["type"]
     if value is None:
         return None
+    if spec.get("no_log"):
+        try:
+            return _coerce(option, dict(spec, no_log=False), value)
+        except RequestError:
+            raise RequestError("%s must be %s, got %s (not shown: the option is secret)"
+                               % (option, "a string" if kind in ("str", "path") else "of type " + kind, _kind(value))) from None
     if kind == "list":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             value = [part.strip() for part in str(value).split(",")] if spec["elements"] != "path" else [value]

@@ -539,9 +539,23 @@ import gc
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ..module_utils._request import OFFLINE_ACTIONS, RequestError, build_requests, module_argument_spec
+from ..module_utils._request import OFFLINE_ACTIONS, RequestError, build_requests, module_argument_spec, secret_values
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
+
+
+class _EchoModule(AnsibleModule):
+    """AnsibleModule that masks the passwords of `endpoints` entries from the moment it has read them.
+
+    Ansible masks only the no_log options it validates itself. The entries of `endpoints` are
+    validated by build_requests(), after AnsibleModule.__init__ has already written the arguments to
+    syslog/journald ("Invoked with ...") and, when its own argument check fails, returned them in
+    invocation.module_args; so their secrets join no_log_values as soon as the arguments are loaded.
+    """
+
+    def _load_params(self):
+        super()._load_params()
+        self.no_log_values.update(secret_values(self.params))
 
 
 def _facts(result):
@@ -619,8 +633,10 @@ def _write_seeds(module, requests, results):
 
 
 def main():
-    module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module = _EchoModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     params = module.params
+    # again after Ansible's conversions: an entry given as a string is a dict only now
+    module.no_log_values.update(secret_values(params))
     if any(params[name] for name in OFFLINE_ACTIONS):
         _offline(module, params)
     try:

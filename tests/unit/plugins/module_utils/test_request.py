@@ -11,6 +11,7 @@ from ansible_collections.dicom.network.plugins.module_utils._request import (
     RequestError,
     build_requests,
     module_argument_spec,
+    secret_values,
     validate_ae_title,
 )
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import (
@@ -131,3 +132,32 @@ def test_endpoint_aliases_override_and_conflict():
     assert [r.called_aet for r in requests] == ["OTHER", "ARCHIVE"]
     with pytest.raises(RequestError, match=r"^endpoints\[0\]\.called_aet is given twice"):
         build_requests({"endpoints": [{"host": "a", "call": "ONE", "called_aet": "TWO"}]})
+
+
+def test_secret_values_are_the_entry_passwords_of_every_shape():
+    params = {"private_key_password": "top-level-is-ansibles-job", "endpoints": [
+        {"host": "a", "private_key_password": "entry-secret"},
+        {"host": "b", "private_key_password": 4711},
+        {"host": "c", "private_key_password": ["in-a-list", {"deeper": "in-a-dict"}, True, None]},
+        {"host": "d", "private_key_password": ""},
+        {"host": "e", "called_aet": "NOT-SECRET"},
+        "not a dict",
+    ]}
+    assert secret_values(params) == {"entry-secret", "4711", "in-a-list", "in-a-dict"}
+    assert secret_values({"endpoints": "a string Ansible has not converted yet"}) == set()
+    assert secret_values({"host": "h"}) == set()
+
+
+@pytest.mark.parametrize("value, kind", [(["in-a-list"], "a list"), ({"k": "in-a-dict"}, "a dict"), (True, "a boolean")])
+def test_a_refused_password_is_not_repeated(value, kind):
+    with pytest.raises(RequestError) as info:
+        build_requests({"endpoints": [{"host": "h", "private_key_password": value}]})
+    message = str(info.value)
+    assert message.startswith("endpoints[0].private_key_password must be a string, got %s" % kind), message
+    assert "in-a-" not in message and "True" not in message, message
+
+
+def test_a_numeric_password_is_accepted():
+    # YAML makes `private_key_password: 4711` a number; echoscu +pw would take it as text
+    request = build_requests({"endpoints": [{"host": "h", "private_key_password": 4711}]})[0]
+    assert request.tls is None  # TLS options without tls are accepted and ignored
