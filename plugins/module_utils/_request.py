@@ -71,6 +71,8 @@ OPTIONS = {
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
+# the options whose values are secret (no_log), under their names and aliases
+SECRET_KEYS = frozenset(key for key in list(OPTIONS) + list(_ALIASES) if OPTIONS[_ALIASES.get(key, key)].get("no_log"))
 _SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
 
 
@@ -137,7 +139,7 @@ def secret_values(params):
     for entry in endpoints if isinstance(endpoints, (list, tuple)) else ():
         if isinstance(entry, dict):
             for key, value in entry.items():
-                if OPTIONS.get(_ALIASES.get(key, key), {}).get("no_log"):
+                if key in SECRET_KEYS:
                     found.update(_leaves(value))
     return found
 
