@@ -156,8 +156,12 @@ def _leaves(value):
     return set()
 
 
-def _kind(value):
-    """What a refused value is, for options whose value must not be shown."""
+def kind_of(value):
+    """What a value is in YAML's words (a dict, a list, a string, ...), for messages: Ansible's subclasses
+    (AnsibleMapping, _AnsibleTaggedStr, ...) are no business of the user's. Also what a secret value that
+    is refused is said to be, instead of the value."""
+    if value is None:
+        return "null"
     for types, name in ((bool, "a boolean"), (dict, "a dict"), ((list, tuple, set), "a list"), (str, "a string"), ((int, float), "a number")):
         if isinstance(value, types):
             return name
@@ -173,7 +177,7 @@ def _coerce(option, spec, value):
             return _coerce(option, dict(spec, no_log=False), value)
         except RequestError:
             raise RequestError("%s must be %s, got %s (not shown: the option is secret)"
-                               % (option, "a string" if kind in ("str", "path") else "of type " + kind, _kind(value))) from None
+                               % (option, "a string" if kind in ("str", "path") else "of type " + kind, kind_of(value))) from None
     if kind == "list":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             value = [part.strip() for part in str(value).split(",")] if spec["elements"] != "path" else [value]
@@ -188,6 +192,7 @@ def _coerce(option, spec, value):
             value = int(value)
         if not isinstance(value, int):
             raise RequestError("%s must be an integer, got %r" % (option, value))
+        value = int(value)  # an int subclass (2.19 tags YAML numbers) is refused by socket.getaddrinfo unless Ansible patched it
         low, high = spec.get("min"), spec.get("max")
         if low is not None and value < low or high is not None and value > high:
             bounds = "%s..%s" % (low, high) if high is not None else ">= %s" % low
@@ -202,6 +207,9 @@ def _coerce(option, spec, value):
             value = str(value)
         if not isinstance(value, str):
             raise RequestError("%s must be a string, got %r" % (option, value))
+        # Ansible's str subclasses (AnsibleUnicode on 2.16, _AnsibleTaggedStr on 2.19) break what wants
+        # exactly str, such as sys.intern on an IP literal host: past this point every string is a str
+        value = str(value)
         if kind == "path":  # as Ansible does for type path; endpoint entries and lookup terms come unexpanded
             value = os.path.expanduser(os.path.expandvars(value))
     if "choices" in spec and value not in spec["choices"]:
@@ -289,7 +297,7 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     name = canonical.get("name")
     if name is not None and not isinstance(name, str):
         raise RequestError("%sname must be a string, got %r" % (prefix, name))
-    request.name = name or request.endpoint_label()
+    request.name = str(name) if name else request.endpoint_label()
     return request
 
 

@@ -7,6 +7,7 @@ inventory_endpoints filters (plugins/filter/endpoints.py). Private to this colle
 
 from __future__ import annotations
 
+from ansible_collections.dicom.network.plugins.module_utils._request import kind_of
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import EXPECTATION_KEYS, ReportError, endpoint_name, transfer_syntax_uid
 
@@ -28,7 +29,7 @@ def echo_endpoints(entries, defaults=None, propose_expected=False):
     than 50 transfer syntaxes).
     """
     if not isinstance(entries, list):
-        raise ReportError("the endpoint list must be a list of dicts, got %s" % type(entries).__name__)
+        raise ReportError("the endpoint list must be a list of dicts, got %s" % kind_of(entries))
     out = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
