@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from ansible_collections.dicom.network.plugins.module_utils._request import kind_of
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
-from ansible_collections.dicom.network.plugins.plugin_utils._reports import EXPECTATION_KEYS, ReportError, endpoint_name, transfer_syntax_uid
+from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
+    EXPECTATION_KEYS,
+    ReportError,
+    endpoint_name,
+    expectation_limit,
+    transfer_syntax_uid,
+)
 
 # Outcomes that mean "not up (yet)": worth another attempt while an endpoint is starting.
 RETRYABLE_OUTCOMES = frozenset(["dns_error", "connection_refused", "connect_timeout", "acse_timeout", "peer_aborted",
@@ -36,6 +42,8 @@ def echo_endpoints(entries, defaults=None, propose_expected=False):
             raise ReportError("endpoint %d must be a dict, got %r" % (index, entry))
         probe = {key: value for key, value in (defaults or {}).items() if value is not None}
         probe.update((key, value) for key, value in entry.items() if key not in EXPECTATION_KEYS and value is not None)
+        for key in ("max_rtt_ms", "min_cert_days"):
+            expectation_limit(entry, key, "endpoint %d (%s)" % (index, endpoint_name(probe)))
         expected = entry.get("expect_transfer_syntaxes")
         if expected is not None:
             if not isinstance(expected, list):
