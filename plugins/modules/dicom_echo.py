@@ -86,6 +86,8 @@ options:
         O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) included), which override the
         task-level values for that entry.
       - Endpoints with the same TLS options share one TLS context, built and checked once.
+      - An entry's O(private_key_password) is kept out of the output (C(invocation), messages, the log sent to syslog) like the
+        task-level one; keep such lists out of C(ansible.builtin.set_fact) and loop items, which Ansible prints at C(-v).
       - The task fails if any endpoint fails; every endpoint is probed anyway.
     type: list
     elements: dict
