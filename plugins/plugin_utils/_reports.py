@@ -21,6 +21,7 @@ both roles. The rest of the report code builds on this module:
 from __future__ import annotations
 
 import datetime
+import math
 import statistics
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import resolve_uid, uid_label
@@ -105,7 +106,7 @@ def expectation_limit(spec, key, where="endpoint"):
             pass
     elif not isinstance(value, bool) and isinstance(value, (int, float)):
         number = float(value)
-    if number is None or number != number or number in (float("inf"), float("-inf")) or integer and not number.is_integer():
+    if number is None or not math.isfinite(number) or integer and not number.is_integer():
         raise ReportError("%s: %s must be %s, got %r" % (where, key, what, value))
     return int(number) if integer or number.is_integer() else number
 
