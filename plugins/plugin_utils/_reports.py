@@ -21,6 +21,7 @@ both roles. The rest of the report code builds on this module:
 from __future__ import annotations
 
 import datetime
+import math
 import statistics
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import resolve_uid, uid_label
@@ -81,6 +82,33 @@ def endpoint_name(entry):
 
 def _num(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# expectation -> (what it is, integer only); a limit given as text ("200", as -e key=value gives it) is a limit too
+_LIMITS = {"max_rtt_ms": ("a number of milliseconds", False), "min_cert_days": ("a whole number of days", True)}
+
+
+def expectation_limit(spec, key, where="endpoint"):
+    """The number an endpoint's max_rtt_ms or min_cert_days asks for, or None when it is not set.
+
+    Checked here rather than by the role's argument spec, whose message for ``max_rtt_ms: fast`` names
+    Ansible's own string class instead of the value.
+    """
+    value = spec.get(key)
+    if value is None:
+        return None
+    what, integer = _LIMITS[key]
+    number = None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            pass
+    elif not isinstance(value, bool) and isinstance(value, (int, float)):
+        number = float(value)
+    if number is None or not math.isfinite(number) or integer and not number.is_integer():
+        raise ReportError("%s: %s must be %s, got %r" % (where, key, what, value))
+    return int(number) if integer or number.is_integer() else number
 
 
 def _fmt_ms(value):
@@ -210,7 +238,7 @@ def _verify_checks(row, spec, discovered):
 
 
 def _more_checks(checks, row, spec):
-    limit = _num(spec.get("max_rtt_ms"))
+    limit = expectation_limit(spec, "max_rtt_ms", row["name"])
     if limit is not None:
         rtt = _num((row["rtt_ms"] or {}).get("max"))
         if rtt is None:
@@ -219,7 +247,7 @@ def _more_checks(checks, row, spec):
             checks.append(_check("max_rtt_ms", True, "echo round trip %s ms, at most %s ms allowed" % (_fmt_ms(rtt), limit), limit, rtt))
         else:
             checks.append(_check("max_rtt_ms", False, "echo round trip %s ms exceeds %s ms" % (_fmt_ms(rtt), limit), limit, rtt))
-    min_days = _num(spec.get("min_cert_days"))
+    min_days = expectation_limit(spec, "min_cert_days", row["name"])
     if min_days is not None:
         checks.append(_cert_check(row, min_days))
     return checks
