@@ -1,6 +1,6 @@
 # dicom.network -- build and test harness.
 #
-#   make test         what CI runs: deps, sanity, units, integration, lint (stops at the first failure)
+#   make test         what CI runs: deps, sanity, units, integration, lint, demo (stops at the first failure)
 #   make sanity       ansible-test sanity       (no tests/sanity/ignore-*.txt allowed)
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
@@ -84,8 +84,9 @@ LINT_PATHS := roles playbooks
 help:
 	@sed -n '2,10s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
 
-test: deps sanity units integration lint
-	@echo "make test: deps, sanity, units, integration and lint all passed"
+# The demo last: it is the main job a new user runs first, so a broken one must fail CI too.
+test: deps sanity units integration lint demo
+	@echo "make test: deps, sanity, units, integration, lint and demo all passed"
 
 deps: venv system-deps offline-pip
 
