@@ -36,6 +36,28 @@ stop_hog() {
 trap stop_hog EXIT
 trap 'exit 130' INT TERM
 
+# How close the noise came: of the endpoints not flagged as latency shifts in the second audit, the largest
+# movement of the median and of the fastest echo against the first audit, next to the floor the demo uses.
+closest_call() {
+    "$ROOT/.venv/bin/python" - "$ROOT/demo-output/audit" <<'PY' 2>/dev/null || true
+import json, os, sys
+def rows(name):
+    with open(os.path.join(sys.argv[1], name), encoding="utf-8") as handle:
+        report = json.load(handle)
+    return report, {row["name"]: row for row in report["endpoints"]}
+_before, before = rows("audit-before.json")
+after, now = rows("audit-after.json")
+moves = []
+for name, row in now.items():
+    old, new = (before.get(name) or {}).get("rtt_stats"), row.get("rtt_stats")
+    if old and new and not any(change["type"] == "latency" for change in row["changes"]):
+        moves.append((abs(new["median"] - old["median"]), abs(new["min"] - old["min"])))
+if moves:
+    print("; unflagged endpoints moved up to %.1f ms (median), %.1f ms (fastest echo); floor %s ms"
+          % (max(move[0] for move in moves), max(move[1] for move in moves), (after.get("baseline") or {}).get("latency_threshold_ms")))
+PY
+}
+
 passed=0 failed=0 passed_hog=0 failed_hog=0 hogs=0
 failures=()
 for run in $(seq 1 "$RUNS"); do
@@ -65,7 +87,7 @@ for run in $(seq 1 "$RUNS"); do
         cp -r "$ROOT/demo-output" "$LOGS/$name.demo-output" 2>/dev/null || true
     fi
     stop_hog
-    printf '%s: %s in %d s%s\n' "$name" "$result" $((SECONDS - started)) \
+    printf '%s: %s in %d s%s%s\n' "$name" "$result" $((SECONDS - started)) "$(closest_call)" \
         "$([ "$result" = FAILED ] && grep -m1 -o 'Unexpected [a-z]* result: .*' "$LOGS/$name.log" | cut -c1-300 | sed 's/^/ - /')"
 done
 

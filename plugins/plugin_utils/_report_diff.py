@@ -107,10 +107,13 @@ def latency_change(old_row, new_row, latency_ms=20.0, latency_pct=25.0, noise_fa
         return None
     pct = "%+.0f%%, " % (moved / old["median"] * 100.0) if old["median"] > 0 else ""
     samples = new.get("samples")
+    sources = (old.get("timing_source"), new.get("timing_source"))
+    # A reply timed in user space includes the wait for our own event loop; one timed by the kernel does not.
+    mixed = "; timed by %s before, by %s now" % sources if None not in sources and sources[0] != sources[1] else ""
     return {"type": "latency",
-            "message": "echo round trip %s ms -> %s ms (%smedian%s; fastest %s -> %s ms), beyond the %s ms this measurement's noise allows"
+            "message": "echo round trip %s ms -> %s ms (%smedian%s; fastest %s -> %s ms), beyond the %s ms this measurement's noise allows%s"
                        % (_fmt_ms(old["median"]), _fmt_ms(new["median"]), pct, " of %d echoes" % samples if samples else "",
-                          _fmt_ms(old["min"]), _fmt_ms(new["min"]), _fmt_ms(threshold)),
+                          _fmt_ms(old["min"]), _fmt_ms(new["min"]), _fmt_ms(threshold), mixed),
             "before": old["median"], "after": new["median"]}
 
 

@@ -84,7 +84,8 @@ def _num(value):
 
 
 def rtt_stats(result):
-    """Robust statistics of a probe's echo round trips (ms): samples, min, median, mad, max; None without an echo.
+    """Robust statistics of a probe's echo round trips (ms): samples, min, median, mad, max, and the result's
+    timing_source (kernel or user, None when unknown); None without an echo.
 
     ``result`` is a dicom_echo result, or the ``probe`` of a report row. MAD is the median absolute deviation from the
     median, unscaled: unlike a standard deviation it is not blown up by the one echo that waited for a busy scheduler.
@@ -98,13 +99,14 @@ def rtt_stats(result):
     if samples:
         median = statistics.median(samples)
         return {"samples": len(samples), "min": samples[0], "median": round(median, 3),
-                "mad": round(statistics.median(abs(sample - median) for sample in samples), 3), "max": samples[-1]}
+                "mad": round(statistics.median(abs(sample - median) for sample in samples), 3), "max": samples[-1],
+                "timing_source": result.get("timing_source")}
     rtt = result.get("rtt_ms")
     if not isinstance(rtt, dict) or _num(rtt.get("min")) is None:
         return None
     middle = _num(rtt.get("median"))
     return {"samples": None, "min": rtt["min"], "median": middle if middle is not None else _num(rtt.get("avg")),
-            "mad": None, "max": _num(rtt.get("max"))}
+            "mad": None, "max": _num(rtt.get("max")), "timing_source": result.get("timing_source")}
 
 
 def _fmt_ms(value):

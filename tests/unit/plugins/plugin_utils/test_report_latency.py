@@ -64,7 +64,7 @@ DETECTED_STEP = {"loopback": 60.0, "busy_loopback": 60.0, "wan": 80.0, "busy_wan
 # ---- results and reports ----------------------------------------------------------------------
 
 
-def probe_result(name, samples):
+def probe_result(name, samples, timing_source="kernel"):
     """A successful dicom_echo result with these echo round trips (the keys the reports read)."""
     samples = [round(value, 3) for value in samples]
     return {
@@ -80,6 +80,7 @@ def probe_result(name, samples):
                    "stdev": round(statistics.pstdev(samples), 3)},
         "timing_ms": {"connect": 0.1, "associate": 0.5, "echo": round(sum(samples), 3), "release": 0.2, "total": 1.0},
         "tls": None,
+        "timing_source": timing_source,
         "log": [],
     }
 
@@ -117,13 +118,13 @@ def row(samples):
 def test_rtt_stats_are_robust_statistics_of_the_echoes():
     stats = _reports.rtt_stats(probe_result("x", [0.31, 0.2, 0.25, 12.0, 0.22]))
     # sorted 0.2, 0.22, 0.25, 0.31, 12.0: median 0.25; deviations 0.05, 0.03, 0, 0.06, 11.75 -> MAD 0.05
-    assert stats == {"samples": 5, "min": 0.2, "median": 0.25, "mad": 0.05, "max": 12.0}
+    assert stats == {"samples": 5, "min": 0.2, "median": 0.25, "mad": 0.05, "max": 12.0, "timing_source": "kernel"}
 
 
 def test_rtt_stats_without_echoes_use_the_summary():
     result = probe_result("x", [1.0, 2.0, 6.0])
     del result["echoes"]
-    assert _reports.rtt_stats(result) == {"samples": None, "min": 1.0, "median": 3.0, "mad": None, "max": 6.0}
+    assert _reports.rtt_stats(result) == {"samples": None, "min": 1.0, "median": 3.0, "mad": None, "max": 6.0, "timing_source": "kernel"}
     result["rtt_ms"]["median"] = 2.0
     assert _reports.rtt_stats(result)["median"] == 2.0
     assert _reports.rtt_stats({"outcome": "connection_refused", "echoes": [], "rtt_ms": None}) is None
@@ -132,7 +133,7 @@ def test_rtt_stats_without_echoes_use_the_summary():
 def test_report_rows_carry_rtt_stats():
     report = audit({"a": [0.3, 0.2, 0.4]})
     assert report["schema_version"] == 2
-    assert report["endpoints"][0]["rtt_stats"] == {"samples": 3, "min": 0.2, "median": 0.3, "mad": 0.1, "max": 0.4}
+    assert report["endpoints"][0]["rtt_stats"] == {"samples": 3, "min": 0.2, "median": 0.3, "mad": 0.1, "max": 0.4, "timing_source": "kernel"}
 
 
 # ---- the rule --------------------------------------------------------------------------------
@@ -263,6 +264,18 @@ def test_schema1_baseline_without_probe_details_uses_the_summary():
     _report_diff.compare_baseline(now, old)
     assert sorted(latency_changes(now)) == ["b"], latency_changes(now)
     assert latency_changes(now)["b"]["before"] == old["endpoints"][1]["rtt_ms"]["avg"]
+
+
+def test_a_change_of_timing_source_is_named():
+    """A baseline timed in user space (TLS, or before kernel timestamps) against one timed by the kernel: the message says so."""
+    old = _reports.build_audit_report([{"name": "a", "host": "127.0.0.1"}], [probe_result("a", [35.0, 30.0, 40.0, 33.0, 31.0], "user")])
+    now = _reports.build_audit_report([{"name": "a", "host": "127.0.0.1"}], [probe_result("a", [95.0, 90.0, 99.0, 93.0, 91.0])])
+    _report_diff.compare_baseline(now, as_baseline(old))
+    message = latency_changes(now)["a"]["message"]
+    assert message.endswith("timed by user before, by kernel now"), message
+    same = audit({"a": [95.0, 90.0, 99.0, 93.0, 91.0]})
+    _report_diff.compare_baseline(same, as_baseline(audit({"a": [35.0, 30.0, 40.0, 33.0, 31.0]})))
+    assert "timed by" not in latency_changes(same)["a"]["message"]
 
 
 def test_schema1_baseline_file_loads(tmp_path):
