@@ -1,7 +1,7 @@
 # dicom.network -- build and test harness.
 #
 #   make test         what CI runs: deps, sanity, units, integration, lint, changelog-lint, docs-lint,
-#                     package-test (stops at the first failure)
+#                     package-test, then demo once (stops at the first failure)
 #   make sanity       ansible-test sanity       (no tests/sanity/ignore-*.txt allowed)
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
@@ -93,8 +93,9 @@ LINT_PATHS := roles playbooks
 help:
 	@sed -n '2,16s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
 
-test: deps sanity units integration lint changelog-lint docs-lint package-test
-	@echo "make test: deps, sanity, units, integration, lint, changelog-lint, docs-lint and package-test all passed"
+# The demo last: it is the main job a new user runs first, so a broken one must fail CI too.
+test: deps sanity units integration lint changelog-lint docs-lint package-test demo
+	@echo "make test: deps, sanity, units, integration, lint, changelog-lint, docs-lint, package-test and demo all passed"
 
 deps: venv system-deps offline-pip
 

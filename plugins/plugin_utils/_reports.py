@@ -28,7 +28,7 @@ from ansible_collections.dicom.network.plugins.module_utils._negotiation import 
 from ansible_collections.dicom.network.plugins.module_utils._request import RequestError
 
 SCHEMA = "dicom.network/connectivity-report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KINDS = ("pacs_verify", "dicom_audit")
 FORMATS = ("json", "junit", "csv", "markdown", "html")
 EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "csv": ".csv", "markdown": ".md", "html": ".html"}
@@ -111,6 +111,32 @@ def expectation_limit(spec, key, where="endpoint"):
     return int(number) if integer or number.is_integer() else number
 
 
+def rtt_stats(result):
+    """Robust statistics of a probe's echo round trips (ms): samples, min, median, mad, max, and the result's
+    timing_source (kernel or user, None when unknown); None without an echo.
+
+    ``result`` is a dicom_echo result, or the ``probe`` of a report row. MAD is the median absolute deviation from the
+    median, unscaled: unlike a standard deviation it is not blown up by the one echo that waited for a busy scheduler.
+    Without ``echoes`` (a result trimmed to its summary) the module's ``rtt_ms`` is all there is: the median is its
+    ``median`` (else ``avg``), and samples and mad are unknown (None).
+    """
+    if not isinstance(result, dict):
+        return None
+    samples = sorted(echo["rtt_ms"] for echo in result.get("echoes") or []
+                     if isinstance(echo, dict) and _num(echo.get("rtt_ms")) is not None)
+    if samples:
+        median = statistics.median(samples)
+        return {"samples": len(samples), "min": samples[0], "median": round(median, 3),
+                "mad": round(statistics.median(abs(sample - median) for sample in samples), 3), "max": samples[-1],
+                "timing_source": result.get("timing_source")}
+    rtt = result.get("rtt_ms")
+    if not isinstance(rtt, dict) or _num(rtt.get("min")) is None:
+        return None
+    middle = _num(rtt.get("median"))
+    return {"samples": None, "min": rtt["min"], "median": middle if middle is not None else _num(rtt.get("avg")),
+            "mad": None, "max": _num(rtt.get("max")), "timing_source": result.get("timing_source")}
+
+
 def _fmt_ms(value):
     value = _num(value)
     if value is None:
@@ -149,6 +175,7 @@ def _base_row(name, result, extra=None):
         "echoscu_exit_code": result.get("echoscu_exit_code"),
         "attempts": 1 if result else 0,
         "rtt_ms": result.get("rtt_ms"),
+        "rtt_stats": rtt_stats(result),
         "timing_ms": result.get("timing_ms"),
         "accepted_transfer_syntaxes": _syntax_entries(result.get("accepted_transfer_syntaxes")),
         "discovered_transfer_syntaxes": None,

@@ -343,7 +343,7 @@ def test_json_keys_are_stable():
                             "endpoints", "removed_endpoints"]
     assert list(report["endpoints"][0]) == [
         "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "echoscu_exit_code", "attempts", "rtt_ms",
-        "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "tls", "certificate", "checks",
+        "rtt_stats", "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "tls", "certificate", "checks",
         "changes", "regression", "recovery", "probe", "expectations"]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
 
