@@ -373,7 +373,7 @@ class _Probe:
         arrived = None
         try:
             while True:
-                try:  # every PDU until the RP counts against the RP's own bounds: late P-DATA cannot hold us
+                try:  # bounded as one message: the RP must begin within acse_timeout
                     kind, raw, arrived = await self.read_pdu(first_by, done_by)
                 except _transport.Timeout:
                     raise _Failure("release_failed", "no A-RELEASE-RP within acse_timeout (%ss)" % req.acse_timeout,
@@ -388,10 +388,13 @@ class _Probe:
                     self._peer_abort(raw)
                     raise _Failure("release_failed", "peer aborted the association instead of releasing it",
                                    condition="0006:0317 Peer aborted Association (or never connected)")
-                if kind == 5:  # release collision (PS3.8 9.2.7): as requestor, answer and keep waiting
-                    await self.send(_pdu.fixed_pdu("release_rp"))
-                elif kind != 4:  # a late P-DATA is dropped; anything else breaks the protocol
-                    raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
+                if kind == 5:  # a release collision (PS3.8 9.2.7) fails echoscu's release, exit 1
+                    raise _Failure("release_failed", "peer sent A-RELEASE-RQ instead of the A-RELEASE-RP",
+                                   condition="0006:0319 DUL Peer Requested Release")
+                if kind == 4:  # so does a late P-DATA-TF (docs/dev/codec.md)
+                    raise _Failure("release_failed", "peer sent P-DATA-TF instead of the A-RELEASE-RP",
+                                   condition="0006:0316 DUL P-Data PDU arrived")
+                raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
         except _Failure as failure:
             self.log.add("fatal", "Association Release Failed: %s" % failure.condition)
             raise

@@ -11,7 +11,9 @@ import pytest
 
 from ansible_collections.dicom.network.plugins.module_utils._engine import probe, probe_all
 from ansible_collections.dicom.network.plugins.module_utils._request import build_requests
+from ansible_collections.dicom.network.tests.peers import dul
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer, closed_port
+from ansible_collections.dicom.network.tests.peers.scripted import Play, Script, ScriptedPeer
 
 
 def echo(port, host="127.0.0.1", **params):
@@ -24,6 +26,24 @@ def echo(port, host="127.0.0.1", **params):
 
 def with_peer(mode, peer_options=None, **params):
     with FaultyPeer(mode, **(peer_options or {})) as peer:
+        return echo(peer.port, **params)
+
+
+def ac_bytes(max_pdu=16384):
+    rq = dul.AssociateRQ(called_ae="ANY-SCP", calling_ae="ECHOSCU", protocol_version=1,
+                         raw_called_ae=b"ANY-SCP".ljust(16), raw_calling_ae=b"ECHOSCU".ljust(16))
+    return dul.associate_ac(rq, [(1, dul.PC_ACCEPTANCE, dul.IMPLICIT_VR_LE)], max_pdu=max_pdu)
+
+
+def rsp_bytes(message_id=1, status=0):
+    return dul.p_data([(1, dul.PDV_COMMAND | dul.PDV_LAST, dul.echo_rsp_command(message_id, status))])
+
+
+def with_script(answer=None, release=None, assoc=None, **params):
+    """The engine against tests/peers/scripted.py playing these bytes (default: a correct exchange)."""
+    script = Script(assoc or Play([(0.0, ac_bytes())]), answer or Play([(0.0, rsp_bytes())]),
+                    release or Play([(0.0, dul.RELEASE_RP_PDU)], then="close"))
+    with ScriptedPeer(lambda _called_aet: script) as peer:
         return echo(peer.port, **params)
 
 
@@ -148,6 +168,18 @@ def test_release_without_reply():
     assert result["log"][-1] == "F: Association Release Failed: 0006:031a DUL network read timeout"
     assert len(result["echoes"]) == 1 and result["association"]["released"] is False
     assert took < 2.5
+
+
+@pytest.mark.parametrize("answer, condition", [
+    (rsp_bytes() + dul.RELEASE_RP_PDU, "0006:0316 DUL P-Data PDU arrived"),  # a late P-DATA-TF (found by tests/fuzz)
+    (dul.RELEASE_RQ_PDU + dul.RELEASE_RP_PDU, "0006:0319 DUL Peer Requested Release"),  # a release collision
+], ids=["p-data", "release-rq"])
+def test_release_answered_with_anything_but_the_rp_fails_as_in_echoscu(answer, condition):
+    result, took = with_script(release=Play([(0.0, answer)], then="close"))
+    assert (result["outcome"], result["echoscu_exit_code"], result["success"]) == ("release_failed", 1, False)
+    assert result["log"][-1] == "F: Association Release Failed: " + condition
+    assert len(result["echoes"]) == 1 and result["association"]["released"] is False
+    assert took < 2
 
 
 def test_wrong_message_id():
