@@ -264,6 +264,7 @@ class ResponseAssembler:
             raise _receive_failed("PDU without any PDVs (a P-DATA-TF must carry at least one)",
                                   condition="0006:0307 PDU without any PDVs encountered. In DT_2_IndicatePData.  "
                                             "This probably indicates a  malformed P DATA PDU.")
+        first_length, uneven = None, False
         while offset < end:
             if end - offset < 4:
                 raise ProtocolError("PDV lengths don't add up: %d bytes left after the last PDV" % (end - offset),
@@ -274,6 +275,13 @@ class ResponseAssembler:
                                     condition="0006:0308 PDV with invalid length %d encountered. This probably indicates a malformed P DATA PDU." % length)
             if self.command_set is not None:
                 raise _receive_failed("data after the end of the C-ECHO-RSP command set (a C-ECHO-RSP has no data set)")
+            # DCMTK steps from PDV k to k+1 of a P-DATA-TF by the length of PDV k+1 instead of k (DUL_NextPDV): unless
+            # all PDVs before it have one length, it reads the third and later PDVs from the wrong place (docs/dev/codec.md)
+            if uneven:
+                raise _receive_failed("a P-DATA-TF whose PDVs before the last differ in length, which DCMTK's echoscu misreads")
+            if first_length is None:
+                first_length = length
+            uneven = length != first_length
             self.pdvs += 1
             if self.pdvs > MAX_PDVS_PER_MESSAGE:
                 raise _receive_failed("the response is split into more than %d PDVs" % MAX_PDVS_PER_MESSAGE)

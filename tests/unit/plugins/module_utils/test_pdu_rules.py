@@ -145,6 +145,23 @@ def test_fragments_on_one_context_reassemble():
     assert done and assembler.command_set["Status"] == 0x0122
 
 
+def test_pdvs_of_one_pdu_are_read_as_dcmtk_walks_them():
+    # DCMTK reads the third and later PDVs of a P-DATA-TF correctly only if the PDVs before them have one
+    # length (tests/fuzz found echoscu failing, or crashing, on the others): refuse what it misreads
+    command = _command(status=0x0110)
+    for cuts in ((10, 20), (20, 40), (4, 8)):  # two equal fragments, then the rest
+        assembler, done = _feed(dul.p_data([(1, 1, command[:cuts[0]]), (1, 1, command[cuts[0]:cuts[1]]), (1, 3, command[cuts[1]:])]))
+        assert done and assembler.command_set["Status"] == 0x0110
+    assembler, done = _feed(dul.p_data([(1, 1, command[:30]), (1, 3, command[30:])]))
+    assert done and assembler.command_set["Status"] == 0x0110
+    for cuts in ((10, 30), (20, 30, 40)):
+        bounds = (0,) + cuts + (len(command),)
+        pdvs = [(1, 3 if stop == len(command) else 1, command[start:stop]) for start, stop in zip(bounds, bounds[1:])]
+        with pytest.raises(_pdu.ProtocolError, match="PDVs before the last differ in length") as info:
+            _feed(dul.p_data(pdvs))
+        assert info.value.condition.startswith("0006:020d DIMSE Failed to receive message")
+
+
 def test_dataset_announced_is_a_badly_formed_message():
     with pytest.raises(_pdu.ProtocolError, match="announces a data set") as info:
         _feed(dul.p_data([(1, 3, _command(dataset_type=0x0000))]))
