@@ -215,9 +215,15 @@ def _parse_user_info(raw, start, end, info):
             info["implementation_class_uid"] = _uid(raw, item_start, item_end, "implementation class UID")
         elif kind == 0x55:
             info["implementation_version_name"] = _uid(raw, item_start, item_end, "implementation version name") or None
-        elif kind in (0x54, 0x56):  # role selection, extended negotiation: a UID with its own 2-byte length first
-            if item_end - item_start < 2 or item_start + 2 + struct.unpack_from(">H", raw, item_start)[0] > item_end:
-                raise ProtocolError("malformed A-ASSOCIATE-AC: sub-item 0x%02x has an inconsistent UID length" % kind,
+        elif kind in (0x54, 0x56, 0x58, 0x59):
+            # role selection, extended negotiation: a UID with its own 2-byte length, then 2 role bytes / the
+            # application information; user identity (DCMTK reads 0x58 as 0x59 here): the server response with its own
+            # 2-byte length, which DCMTK takes as the end of the sub-item (docs/dev/codec.md)
+            size = item_end - item_start
+            inner = struct.unpack_from(">H", raw, item_start)[0] if size >= 2 else None
+            if inner is None or (kind == 0x54 and (size < 4 or inner > size - 4)) or (kind == 0x56 and inner > size - 2) \
+                    or (kind in (0x58, 0x59) and inner != size - 2):
+                raise ProtocolError("malformed A-ASSOCIATE-AC: sub-item 0x%02x of %d bytes has an inconsistent inner length" % (kind, size),
                                     condition=_ILLEGAL_PDU)
 
 

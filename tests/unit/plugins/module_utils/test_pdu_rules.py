@@ -43,8 +43,13 @@ def _ac_with_items(items):
     return dul.pdu(2, body)
 
 
+def _sub(kind, value):
+    value = value.encode() if isinstance(value, str) else value
+    return struct.pack(">BBH", kind, 0, len(value)) + value
+
+
 def _ts(uid):
-    return struct.pack(">BBH", 0x40, 0, len(uid)) + uid.encode()
+    return _sub(0x40, uid)
 
 
 def test_a_well_formed_ac_decodes():
@@ -80,6 +85,35 @@ def test_rejected_context_needs_no_transfer_syntax():
 def test_overlong_uid_sub_item_is_refused():
     with pytest.raises(_pdu.ProtocolError, match="a UID has at most 64"):
         _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 0, _ts("1." * 40))]))
+
+
+def _user_info(*sub_items):
+    return struct.pack(">BBH", 0x50, 0, sum(map(len, sub_items))) + b"".join(sub_items)
+
+
+@pytest.mark.parametrize("sub_item, valid", [
+    (_sub(0x54, struct.pack(">H", 17) + VERIFICATION.encode() + b"\1\0"), True),
+    (_sub(0x54, struct.pack(">H", 0) + b"\1"), False),            # no room for the two role bytes (DCMTK: at least 4)
+    (_sub(0x54, struct.pack(">H", 3) + b"abc\1"), False),
+    (_sub(0x56, struct.pack(">H", 3) + b"abc"), True),             # extended negotiation without application information
+    (_sub(0x56, struct.pack(">H", 4) + b"abc"), False),
+    (_sub(0x59, struct.pack(">H", 3) + b"abc"), True),             # user identity server response
+    (_sub(0x58, struct.pack(">H", 3) + b"abc"), True),             # DCMTK reads 0x58 in an AC as 0x59
+    (_sub(0x59, struct.pack(">H", 10) + b"abc"), False),           # echoscu: "illegal user identify ac length"
+    (_sub(0x59, struct.pack(">H", 1) + b"abc"), False),            # DCMTK goes on 2 bytes early and misreads the rest
+    (_sub(0x59, b""), False),
+], ids=["role", "role-short", "role-uid-long", "extneg", "extneg-uid-long", "identity", "identity-0x58", "identity-long",
+        "identity-short", "identity-empty"])
+def test_user_information_sub_items_with_inner_lengths(sub_item, valid):
+    # found by tests/fuzz: each case compared with echoscu 3.6.7 on the same bytes
+    user = _user_info(_sub(0x51, struct.pack(">I", 16384)), _sub(0x52, "1.2.3"), sub_item, _sub(0x55, "X"))
+    raw = _ac_with_items([_context_item(1, 0, _ts(IMPLICIT)), user])
+    if valid:
+        assert _pdu.parse_associate_ac(raw)["max_pdu"] == 16384
+    else:
+        with pytest.raises(_pdu.ProtocolError, match="inconsistent inner length") as info:
+            _pdu.parse_associate_ac(raw)
+        assert info.value.condition == "0006:0307 DUL Illegal or ill-formed PDU"
 
 
 def test_item_lengths_that_lie_are_refused():
