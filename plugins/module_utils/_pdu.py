@@ -187,8 +187,10 @@ def _parse_associate_ac(raw):
                 raise ProtocolError("malformed A-ASSOCIATE-AC: presentation context item of %d bytes" % (end - start),
                                     condition=_ILLEGAL_PDU)
             context_id, result = raw[start], raw[start + 2]
-            syntaxes = [_uid(raw, s, e, "transfer syntax") for k, s, e in _items(raw, start + 4, end, "presentation context %d" % context_id)
-                        if k == 0x40] if result == 0 else []
+            # sub-items of an accepted context only, as DCMTK reads them: an abstract syntax (0x30) is checked like a transfer syntax
+            sub_items = _items(raw, start + 4, end, "presentation context %d" % context_id) if result == 0 else ()
+            uids = [(k, _uid(raw, s, e, "transfer syntax" if k == 0x40 else "abstract syntax")) for k, s, e in sub_items if k in (0x30, 0x40)]
+            syntaxes = [uid for k, uid in uids if k == 0x40]
             if result == 0 and len(syntaxes) != 1:  # PS3.8 9.3.3.2: exactly one on acceptance
                 raise ProtocolError("malformed A-ASSOCIATE-AC: context %d is accepted with %d transfer syntaxes, 1 expected"
                                     % (context_id, len(syntaxes)),

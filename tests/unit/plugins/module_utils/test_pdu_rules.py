@@ -87,6 +87,13 @@ def test_overlong_uid_sub_item_is_refused():
         _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 0, _ts("1." * 40))]))
 
 
+def test_overlong_abstract_syntax_in_an_accepted_context_is_refused():
+    # found by tests/fuzz: DCMTK checks every UID sub-item of an accepted context ("illegal subitem length 70")
+    with pytest.raises(_pdu.ProtocolError, match="abstract syntax of 70 bytes"):
+        _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 0, _sub(0x30, "1." * 35), _ts(IMPLICIT))]))
+    assert _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 3, _sub(0x30, "1." * 35))]))["contexts"] == {1: (3, None)}
+
+
 def _user_info(*sub_items):
     return struct.pack(">BBH", 0x50, 0, sum(map(len, sub_items))) + b"".join(sub_items)
 
