@@ -322,7 +322,7 @@ class _Probe:
         what = {"first": "no C-ECHO-RSP arrived within socket_timeout (%ss)" % req.socket_timeout,
                 "idle": "the peer stopped in the middle of the C-ECHO-RSP for socket_timeout (%ss)" % req.socket_timeout,
                 "done": "the C-ECHO-RSP was not complete %ss after its deadline" % (req.socket_timeout or req.acse_timeout)}[exc.which]
-        if non_blocking:  # the read of a started PDU failed: echoscu exits 70
+        if non_blocking or exc.in_body:  # the read of a started PDU failed (blocking: one whose header had come): exit 70
             self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
             return _Failure("dimse_timeout", what, exit_code=70, condition="0006:020d DIMSE Failed to receive message")
         # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
@@ -456,7 +456,10 @@ class _Probe:
             reason = "the peer closed the connection in the middle of a PDU" if exc.partial else "the peer closed the connection"
             condition = "0006:0317 Peer aborted Association (or never connected)"
             partial = exc.partial
-            if phase == "echo":
+            if phase == "echo" and exc.in_body:  # after a PDU header echoscu fails the DIMSE read: exit 70, not 0
+                exit_code, condition = 70, "0006:020d DIMSE Failed to receive message"
+                self.log.add("error", "Echo Failed: %s" % condition)
+            elif phase == "echo":
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 self.log.add("info", "Peer Aborted Association")
         except ssl.SSLError as exc:  # a TLS alert after the handshake, e.g. the peer refusing our certificate

@@ -157,8 +157,24 @@ def test_stall_in_the_middle_of_the_response():
     assert (result["outcome"], result["echoscu_exit_code"]) == ("dimse_timeout", 70)  # echoscu -td 2 -ts 4: exit 70 after 4 s
     assert "middle" in result["msg"] and "E: Echo Failed: 0006:020d DIMSE Failed to receive message" in result["log"]
     assert took < 2.5
-    blocking, took = with_peer("stall_echo_mid_pdu", socket_timeout=1)
-    assert (blocking["outcome"], blocking["echoscu_exit_code"]) == ("dimse_timeout", 0)
+    blocking, took = with_peer("stall_echo_mid_pdu", socket_timeout=1)  # 20 bytes: the PDU header had come
+    assert (blocking["outcome"], blocking["echoscu_exit_code"]) == ("dimse_timeout", 70)
+    assert took < 2.5
+
+
+@pytest.mark.parametrize("cut, then, dimse_timeout, outcome, exit_code", [
+    (3, "hold", None, "dimse_timeout", 0),     # inside the PDU header: echoscu -ts 2 says "Peer aborted", exit 0
+    (3, "hold", 1, "dimse_timeout", 70),       # ... -td 2: "DUL network read timeout", exit 70
+    (3, "close", 1, "peer_aborted", 0),
+    (6, "hold", None, "dimse_timeout", 70),    # after the header: "DIMSE Read PDV failed", exit 70 in either mode
+    (10, "close", None, "peer_aborted", 70),
+    (20, "close", 1, "peer_aborted", 70),
+])
+def test_response_cut_short_exits_as_echoscu(cut, then, dimse_timeout, outcome, exit_code):
+    # each row compared with echoscu 3.6.7 on the same bytes (tests/fuzz found the last three)
+    params = {"socket_timeout": 1} if dimse_timeout is None else {"socket_timeout": 1, "dimse_timeout": dimse_timeout}
+    result, took = with_script(Play([(0.0, rsp_bytes()[:cut])], then=then), **params)
+    assert (result["outcome"], result["echoscu_exit_code"]) == (outcome, exit_code)
     assert took < 2.5
 
 
