@@ -356,8 +356,12 @@ class _Probe:
                 self.log.add("error", "Echo Failed: 0006:0319 DUL Peer Requested Release")
                 self.log.add("fatal", "Protocol Error: Peer requested release (Aborting)")
                 raise _Failure("protocol_error", "peer requested release instead of answering C-ECHO %d" % message_id, exit_code=70)
-            else:
-                raise _pdu.ProtocolError("Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind])
+            else:  # DCMTK's state machine aborts on its own (AA-8), so echoscu's A-ABORT then fails: exit 1, not 70
+                self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
+                self.log.add("info", "Aborting Association")
+                self.abort()
+                raise _Failure("protocol_error", "Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind],
+                               exit_code=1, condition="0006:020d DIMSE Failed to receive message")
         command = assembler.command_set
         if command["CommandField"] != _pdu.C_ECHO_RSP_COMMAND:
             raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % command["CommandField"])

@@ -198,6 +198,15 @@ def test_release_answered_with_anything_but_the_rp_fails_as_in_echoscu(answer, c
     assert took < 2
 
 
+@pytest.mark.parametrize("answer", [ac_bytes(), dul.associate_rj(1, 1, 1), dul.RELEASE_RP_PDU], ids=["ac", "rj", "release-rp"])
+def test_association_pdu_instead_of_the_response(answer):
+    # echoscu 3.6.7: its state machine aborts the association itself, so its own A-ABORT fails: exit 1 (found by tests/fuzz)
+    result, took = with_script(Play([(0.0, answer)], then="close"))
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 1)
+    assert "E: Echo Failed: 0006:020d DIMSE Failed to receive message" in result["log"]
+    assert result["association"]["aborted_by"] == "us" and took < 2
+
+
 def test_wrong_message_id():
     result, _took = with_peer("wrong_msg_id")
     assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 70)
