@@ -385,6 +385,8 @@ class _Probe:
                 except _transport.Closed:
                     raise _Failure("release_failed", "peer closed the connection without an A-RELEASE-RP",
                                    condition="0006:0317 Peer aborted Association (or never connected)") from None
+                except _pdu.ProtocolError as exc:  # an unknown PDU type, say: echoscu's release fails, exit 1
+                    raise _Failure("release_failed", str(exc), condition=exc.condition) from None
                 if kind == 6:
                     self.assoc["released"] = True
                     return

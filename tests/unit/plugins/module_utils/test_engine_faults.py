@@ -189,7 +189,8 @@ def test_release_without_reply():
 @pytest.mark.parametrize("answer, condition", [
     (rsp_bytes() + dul.RELEASE_RP_PDU, "0006:0316 DUL P-Data PDU arrived"),  # a late P-DATA-TF (found by tests/fuzz)
     (dul.RELEASE_RQ_PDU + dul.RELEASE_RP_PDU, "0006:0319 DUL Peer Requested Release"),  # a release collision
-], ids=["p-data", "release-rq"])
+    (dul.pdu(8, bytes(4)), "0006:0321 Unrecognized PDU type: 8"),
+], ids=["p-data", "release-rq", "unknown-type"])
 def test_release_answered_with_anything_but_the_rp_fails_as_in_echoscu(answer, condition):
     result, took = with_script(release=Play([(0.0, answer)], then="close"))
     assert (result["outcome"], result["echoscu_exit_code"], result["success"]) == ("release_failed", 1, False)
