@@ -394,7 +394,7 @@ def _context(b):
 
 def m_ac_context(b, rng):
     ctx = _context(b)
-    field_name = rng.choice(["id", "result", "reserved", "syntax", "syntaxes", "extra", "result_no_ts"])
+    field_name = rng.choice(["id", "result", "reserved", "syntax", "syntaxes", "extra", "result_no_ts", "abstract", "rq_type"])
     if field_name == "id":
         value = rng.choice([0, 2, 3, 5, 99, 127, 255])
         ctx.prefix = bytes([value]) + ctx.prefix[1:]
@@ -421,6 +421,17 @@ def m_ac_context(b, rng):
         position = b.ac.items.index(ctx) + rng.choice([0, 1])
         b.ac.items[position:position] = extra
         value = len(extra)
+    elif field_name == "abstract":  # an abstract syntax sub-item, which an AC does not carry
+        value = rng.choice([VERIFICATION, "", "1." * 32, "1." * 32 + "1", "1." * 40])
+        ctx.children.insert(rng.randint(0, len(ctx.children)), uid_item(0x30, value))
+    elif field_name == "rq_type":  # the answer as an RQ's presentation context item (0x20), alone or beside ours
+        value = rng.choice(["instead", "beside"])
+        item = context_item(1 if value == "instead" else rng.choice([1, 3]), 0, (IMPLICIT,))
+        item.kind = 0x20
+        if value == "instead":
+            b.ac.items[b.ac.items.index(ctx)] = item
+        else:
+            b.ac.items.insert(b.ac.items.index(ctx) + rng.choice([0, 1]), item)
     else:  # a refusal without its (insignificant) transfer syntax sub-item, or with an odd one
         ctx.prefix = ctx.prefix[:2] + bytes([rng.choice([1, 2, 3, 4])]) + ctx.prefix[3:]
         ctx.children = rng.choice([[], [uid_item(0x40, "")], [uid_item(0x40, EXPLICIT), uid_item(0x40, IMPLICIT)]])
@@ -837,10 +848,10 @@ def deliver(script, rng):
         pieces = _split(data, rng, rng.randint(2, 12))
         play.chunks = [(rng.choice([0.0, 0.0, 0.001, 0.02]), piece) for piece in pieces]
         return "burst", "%s in %d pieces" % (name, len(pieces))
-    if kind == "trickle":  # steady and slow; every gap far below socket_timeout, the whole under 1.5 s
+    if kind == "trickle":  # steady and slow: at most 40 pieces, every gap far below socket_timeout, the whole under 0.6 s
         gap = rng.choice([0.002, 0.005, 0.01, 0.015])
-        size = max(1, -(-len(data) * gap // 1.2)) if len(data) * gap > 1.2 else rng.choice([1, 1, 2, 3])
-        pieces = [data[i:i + int(size)] for i in range(0, len(data), int(size))]
+        size = max(rng.choice([1, 1, 2, 3]), -(-len(data) // 40))
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
         play.chunks = [(gap, piece) for piece in pieces]
         return "trickle", "%s %d pieces, %d ms apart" % (name, len(pieces), gap * 1000)
     cut = rng.randint(0, len(data) - 1)
@@ -852,9 +863,9 @@ def deliver(script, rng):
         play.chunks, play.then = [(0.0, data[:cut])], "hold"
         play.stream = b""
         return "stall_mid", "%s stalls after %d of %d bytes" % (name, cut, len(data))
-    # a gap longer than both sides' socket timeout (2 s) in the middle
-    play.chunks = [(0.0, data[:cut]), (3.0, data[cut:])]
-    return "slow_gap", "%s pauses 3 s after %d of %d bytes" % (name, cut, len(data))
+    # a gap twice both sides' socket timeout (2 s) in the middle
+    play.chunks = [(0.0, data[:cut]), (4.0, data[cut:])]
+    return "slow_gap", "%s pauses 4 s after %d of %d bytes" % (name, cut, len(data))
 
 
 def streams(b, rng):

@@ -39,6 +39,7 @@ TIMEOUT = 2                      # acse_timeout, socket_timeout and dimse_timeou
 PROBE_BOUND = 3 * 2 * TIMEOUT + 2.0
 ECHOSCU_KILL = 60.0              # echoscu is killed after this long (it has no bound on a stream)
 SUCCESS_LINE = "I: Received Echo Response (Success)"
+DURATION_BUCKETS = (0.5, 1, 2, 3, 4, 6, 10, 20, float("inf"))
 
 
 def _normalize(text):
@@ -69,6 +70,7 @@ class Tally:
         self.verdicts = collections.Counter()
         self.slowest = 0.0
         self.seconds = collections.Counter()
+        self.durations = collections.Counter()
 
     def add(self, case, record):
         self.cases += 1
@@ -84,7 +86,9 @@ class Tally:
             if not exit_match:
                 table[key]["exit mismatch"] += 1
         self.slowest = max(self.slowest, record["our_seconds"])
-        self.seconds[case.category.split(".")[0] + "/" + case.delivery] += max(record["our_seconds"], record["echoscu_seconds"])
+        slower = max(record["our_seconds"], record["echoscu_seconds"])
+        self.seconds[case.category.split(".")[0] + "/" + case.delivery] += slower
+        self.durations[next(bound for bound in DURATION_BUCKETS if slower < bound)] += 1
         why = []
         if ours and not theirs:
             why.append("we report success, echoscu does not")
@@ -198,7 +202,9 @@ def report(tally, seeds, wall, examples=3):
     lines += _table("by change (columns: cases, both succeed, both fail, only echoscu succeeds, only we succeed, exit codes differ)",
                     tally.by_category)
     lines += _table("by delivery", tally.by_delivery)
-    lines += ["", "case time (the slower side) by change/delivery: " + ", ".join("%s %.0f s" % item for item in tally.seconds.most_common(12))]
+    lines += ["", "case time (the slower side): " + ", ".join("< %g s: %d" % (bound, tally.durations[bound]) for bound in DURATION_BUCKETS
+                                                         if tally.durations[bound]),
+              "  summed by change/delivery: " + ", ".join("%s %.0f s" % item for item in tally.seconds.most_common(12))]
     lines += ["", "where echoscu succeeds and we do not (we are stricter): %d groups" % len(tally.stricter)]
     for (category, outcome, reason), replays in sorted(tally.stricter.items(), key=lambda item: -len(item[1])):
         lines.append("  %5d  %s -> %s: %s   e.g. --replay %s" % (len(replays), category, outcome, reason, " ".join(replays[:examples])))
