@@ -328,7 +328,8 @@ _REQUIRED = ((0x0100, "CommandField"), (0x0120, "MessageIDBeingRespondedTo"),
 def decode_command(encoded):
     """The fields of a C-ECHO-RSP command set that a requestor checks, as DCMTK parses them.
 
-    Implicit VR little endian (PS3.7 6.3.1); each US element's first value is used, as DCMTK does.
+    Implicit VR little endian (PS3.7 6.3.1); each US element's first value, and an element's first entry, are used,
+    as DCMTK does.
     A missing element, a short or lying length, or a data set announced is a ProtocolError.
     """
     elements, offset, end = {}, 0, len(encoded)
@@ -345,7 +346,7 @@ def decode_command(encoded):
         if group != 0x0000:
             raise _receive_failed("undecodable DIMSE command set: element (%04x,%04x) is not a command element" % (group, element),
                                   condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
-        elements[element] = encoded[offset:offset + length]
+        elements.setdefault(element, encoded[offset:offset + length])  # a second entry is ignored, as DCMTK does
         offset += length
     fields = {}
     for element, name in _REQUIRED:

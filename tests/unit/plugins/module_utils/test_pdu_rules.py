@@ -227,6 +227,13 @@ def test_status_with_two_values_uses_the_first_as_dcmtk_does():
     assert assembler.command_set["Status"] == 0x0110
 
 
+@pytest.mark.parametrize("first, second", [(0x0110, 0x0000), (0x0000, 0x0110)])
+def test_an_element_given_twice_counts_once_with_its_first_value(first, second):
+    # found by tests/fuzz: DCMTK warns "found twice ..., ignoring second entry" and reports the first Status
+    assembler, _done = _feed(dul.p_data([(1, 3, _command(status=first, extra=struct.pack("<HHIH", 0, 0x0900, 2, second)))]))
+    assert assembler.command_set["Status"] == first
+
+
 def test_empty_p_data_is_refused():
     with pytest.raises(_pdu.ProtocolError, match="PDU without any PDVs"):
         _feed(dul.pdu(4, b""))
