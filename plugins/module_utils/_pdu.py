@@ -13,7 +13,9 @@ pynetdicom is the reference these codecs are tested against (tests/unit/.../test
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import struct
 import sys
 import uuid
@@ -310,7 +312,8 @@ class ResponseAssembler:
             self.fragments.append(raw[fragment_start:offset])
             if header & 2:
                 self._check_context()
-                self.command_set = decode_command(b"".join(self.fragments))
+                ends = list(itertools.accumulate(len(fragment) for fragment in self.fragments))
+                self.command_set = decode_command(b"".join(self.fragments), ends[:-1])
                 self.fragments = []
         return self.command_set is not None
 
@@ -325,14 +328,15 @@ _REQUIRED = ((0x0100, "CommandField"), (0x0120, "MessageIDBeingRespondedTo"),
              (0x0800, "CommandDataSetType"), (0x0900, "Status"))
 
 
-def decode_command(encoded):
+def decode_command(encoded, boundaries=()):
     """The fields of a C-ECHO-RSP command set that a requestor checks, as DCMTK parses them.
 
     Implicit VR little endian (PS3.7 6.3.1); each US element's first value, and an element's first entry, are used,
     as DCMTK does.
-    A missing element, a short or lying length, or a data set announced is a ProtocolError.
+    A missing element, a short or lying length, or a data set announced is a ProtocolError. ``boundaries``: the
+    offsets where one PDV's fragment ended and the next began (ascending).
     """
-    elements, offset, end = {}, 0, len(encoded)
+    elements, offset, end, highest = {}, 0, len(encoded), -1
     while offset < end:
         if end - offset < 8:
             raise _receive_failed("undecodable DIMSE command set: %d trailing bytes are not an element" % (end - offset),
@@ -346,6 +350,14 @@ def decode_command(encoded):
         if group != 0x0000:
             raise _receive_failed("undecodable DIMSE command set: element (%04x,%04x) is not a command element" % (group, element),
                                   condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+        if element < highest and length and boundaries:
+            # DCMTK goes on reading a value cut by a fragment boundary into the highest tag read so far (its element
+            # list is sorted): the value of an element out of ascending order must lie within one fragment
+            after = bisect.bisect_left(boundaries, offset)
+            if after < len(boundaries) and boundaries[after] < offset + length:
+                raise _receive_failed("the value of (0000,%04x), out of ascending tag order, is split between PDVs, which DCMTK's "
+                                      "echoscu misreads" % element, condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+        highest = max(highest, element)
         elements.setdefault(element, encoded[offset:offset + length])  # a second entry is ignored, as DCMTK does
         offset += length
     fields = {}

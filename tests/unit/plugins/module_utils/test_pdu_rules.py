@@ -234,6 +234,33 @@ def test_an_element_given_twice_counts_once_with_its_first_value(first, second):
     assert assembler.command_set["Status"] == first
 
 
+def _split(command, cuts):
+    bounds = [0] + list(cuts) + [len(command)]
+    return [dul.p_data([(1, 3 if stop == len(command) else 1, command[start:stop])]) for start, stop in zip(bounds, bounds[1:])]
+
+
+def test_a_value_split_between_pdvs_must_follow_ascending_order():
+    # found by tests/fuzz: DCMTK continues a value cut by a PDV boundary in the element with the highest tag so far,
+    # so an element out of ascending order must not be split (here (0000,0002) comes last, its value at 60..78)
+    elements = [(0x0100, struct.pack("<H", _pdu.C_ECHO_RSP_COMMAND)), (0x0120, struct.pack("<H", 1)),
+                (0x0800, struct.pack("<H", _pdu.NO_DATASET)), (0x0900, struct.pack("<H", 0)), (0x0002, VERIFICATION.encode() + b"\0")]
+    body = b"".join(struct.pack("<HHI", 0, tag, len(value)) + value for tag, value in elements)
+    command = struct.pack("<HHII", 0, 0, 4, len(body)) + body
+    assert len(command) == 78
+    # at the value's first byte, inside it: echoscu misreads the rest and fails; at 76 it loses the UID's last two bytes
+    # unnoticed (the C-ECHO-RSP does not need it), where we refuse: stricter, never the reverse
+    for cut in (60, 64, 76):
+        with pytest.raises(_pdu.ProtocolError, match=r"\(0000,0002\), out of ascending tag order, is split") as info:
+            _feed(*_split(command, [cut]))
+        assert info.value.condition == "0006:020d DIMSE: receiveCommand: cmdSet->read() Failed"
+    for cuts in ((), (56,), (40, 58), (20, 50)):  # elsewhere, or in its header: read correctly (echoscu too)
+        assembler, done = _feed(*_split(command, cuts))
+        assert done and assembler.command_set["AffectedSOPClassUID"] == VERIFICATION
+    in_order = _command()
+    assembler, done = _feed(*_split(in_order, [len(in_order) - 2]))  # the Status value after a boundary, in order
+    assert done and assembler.command_set["Status"] == 0
+
+
 def test_empty_p_data_is_refused():
     with pytest.raises(_pdu.ProtocolError, match="PDU without any PDVs"):
         _feed(dul.pdu(4, b""))
