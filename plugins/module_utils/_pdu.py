@@ -149,10 +149,12 @@ def _items(raw, offset, end, what):
         offset += 4 + length
 
 
-def _uid(raw, start, end, what):
+def _uid(raw, start, end, what, c_string=False):
     if end - start > UID_MAX:
         raise ProtocolError("%s of %d bytes; a UID has at most %d" % (what, end - start, UID_MAX),
                             condition="0006:0308 DUL illegal subitem length %d. Maximum allowed size is %d." % (end - start, UID_MAX))
+    if c_string:  # as DCMTK compares it: up to the first NUL, a space kept (a padded transfer syntax is unknown to it)
+        return sys.intern(bytes(raw[start:end]).split(b"\0", 1)[0].decode("ascii", "replace"))
     return _text(raw[start:end])
 
 
@@ -191,7 +193,8 @@ def _parse_associate_ac(raw):
             context_id, result = raw[start], raw[start + 2]
             # sub-items of an accepted context only, as DCMTK reads them: an abstract syntax (0x30) is checked like a transfer syntax
             sub_items = _items(raw, start + 4, end, "presentation context %d" % context_id) if result == 0 else ()
-            uids = [(k, _uid(raw, s, e, "transfer syntax" if k == 0x40 else "abstract syntax")) for k, s, e in sub_items if k in (0x30, 0x40)]
+            uids = [(k, _uid(raw, s, e, "transfer syntax" if k == 0x40 else "abstract syntax", c_string=True)) for k, s, e in sub_items
+                    if k in (0x30, 0x40)]
             syntaxes = [uid for k, uid in uids if k == 0x40]
             if result == 0 and len(syntaxes) != 1:  # PS3.8 9.3.3.2: exactly one on acceptance
                 raise ProtocolError("malformed A-ASSOCIATE-AC: context %d is accepted with %d transfer syntaxes, 1 expected"

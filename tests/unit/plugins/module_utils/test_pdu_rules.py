@@ -82,6 +82,14 @@ def test_rejected_context_needs_no_transfer_syntax():
     assert _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 3)]))["contexts"] == {1: (3, None)}
 
 
+@pytest.mark.parametrize("value, decoded", [
+    (IMPLICIT + "\0", IMPLICIT), (IMPLICIT + "\0x", IMPLICIT), (IMPLICIT + " ", IMPLICIT + " "), (" " + IMPLICIT, " " + IMPLICIT)])
+def test_transfer_syntax_is_read_as_dcmtk_reads_it(value, decoded):
+    # found by tests/fuzz: DCMTK takes the bytes up to the first NUL and keeps spaces, so a space-padded
+    # syntax is "Unsupported transfer syntax" to echoscu (exit 70): the engine then finds it was never proposed
+    assert _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 0, _ts(value))]))["contexts"] == {1: (0, decoded)}
+
+
 def test_overlong_uid_sub_item_is_refused():
     with pytest.raises(_pdu.ProtocolError, match="a UID has at most 64"):
         _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 0, _ts("1." * 40))]))
