@@ -133,13 +133,19 @@ class _Connection:
             return True
 
     async def play(self, play: Play, gone_limit: float):
-        """Send `play`; True if the step ends with "wait" (read the next PDU)."""
+        """Send `play`; True if the step ends with "wait" (read the next PDU).
+
+        The delays are kept on one schedule (chunk k is due at the sum of the first k delays), so a slow
+        event loop delays a trickle but does not stretch it.
+        """
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         for delay, chunk in play.chunks:
             if delay:
-                await asyncio.sleep(delay)
+                due += delay
+                await asyncio.sleep(max(0.0, due - loop.time()))
             await self.send(chunk)
         if play.stream and play.interval:
-            loop = asyncio.get_running_loop()
             end = loop.time() + play.duration
             while loop.time() < end:
                 if self.reader.at_eof():
@@ -223,6 +229,7 @@ class ScriptedPeer:
     def start(self, timeout: float = 10.0) -> "ScriptedPeer":
         def run():
             loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             self._loop = loop
             try:
                 loop.run_until_complete(self.serve(self._ready.set))
@@ -230,9 +237,10 @@ class ScriptedPeer:
                 self._error = exc
             finally:
                 self._ready.set()
-                for task in asyncio.all_tasks(loop):
+                tasks = asyncio.all_tasks(loop)
+                for task in tasks:
                     task.cancel()
-                loop.run_until_complete(asyncio.sleep(0))
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
                 loop.close()
 
         self._thread = threading.Thread(target=run, name="ScriptedPeer", daemon=True)
