@@ -186,13 +186,14 @@ def _parse_associate_ac(raw):
     contexts = {}
     info = {"max_pdu": 0, "implementation_class_uid": "", "implementation_version_name": None}
     for kind, start, end in _items(raw, 74, len(raw), "malformed A-ASSOCIATE-AC"):
-        if kind == 0x21:
+        if kind in (0x20, 0x21):  # DCMTK takes an RQ's presentation context item (0x20) in an AC as an answer too
             if end - start < 4:
                 raise ProtocolError("malformed A-ASSOCIATE-AC: presentation context item of %d bytes" % (end - start),
                                     condition=_ILLEGAL_PDU)
             context_id, result = raw[start], raw[start + 2]
-            # sub-items of an accepted context only, as DCMTK reads them: an abstract syntax (0x30) is checked like a transfer syntax
-            sub_items = _items(raw, start + 4, end, "presentation context %d" % context_id) if result == 0 else ()
+            # sub-items of an accepted context (of any 0x20 item) only, as DCMTK reads them; an abstract syntax (0x30) is
+            # checked like a transfer syntax
+            sub_items = _items(raw, start + 4, end, "presentation context %d" % context_id) if result == 0 or kind == 0x20 else ()
             uids = [(k, _uid(raw, s, e, "transfer syntax" if k == 0x40 else "abstract syntax", c_string=True)) for k, s, e in sub_items
                     if k in (0x30, 0x40)]
             syntaxes = [uid for k, uid in uids if k == 0x40]

@@ -18,6 +18,7 @@ from ansible_collections.dicom.network.tests.peers import dul
 
 VERIFICATION = "1.2.840.10008.1.1"
 IMPLICIT = "1.2.840.10008.1.2"
+APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
 
 
 def _rq():
@@ -88,6 +89,16 @@ def test_transfer_syntax_is_read_as_dcmtk_reads_it(value, decoded):
     # found by tests/fuzz: DCMTK takes the bytes up to the first NUL and keeps spaces, so a space-padded
     # syntax is "Unsupported transfer syntax" to echoscu (exit 70): the engine then finds it was never proposed
     assert _pdu.parse_associate_ac(_ac_with_items([_context_item(1, 0, _ts(value))]))["contexts"] == {1: (0, decoded)}
+
+
+def test_an_rq_presentation_context_item_in_the_ac_is_read_as_dcmtk_reads_it():
+    # found by tests/fuzz: DCMTK takes a 0x20 item for an answer and parses its sub-items whatever the result
+    rq_item = _context_item(1, 0, _ts(IMPLICIT))
+    rq_item = b"\x20" + rq_item[1:]
+    assert _pdu.parse_associate_ac(_ac_with_items([rq_item]))["contexts"] == {1: (0, IMPLICIT)}
+    broken = b"\x20\0" + struct.pack(">H", 21) + APPLICATION_CONTEXT.encode()  # the application context, retyped
+    with pytest.raises(_pdu.ProtocolError, match="announces"):
+        _pdu.parse_associate_ac(_ac_with_items([broken, _context_item(1, 0, _ts(IMPLICIT))]))
 
 
 def test_overlong_uid_sub_item_is_refused():
