@@ -1,6 +1,6 @@
 """The differential fuzzer: the same answers to our engine and to DCMTK's echoscu, verdicts compared.
 
-    python -m ansible_collections.dicom.network.tests.fuzz --cases 300 --seed 1 --seed random
+    python -m ansible_collections.dicom.network.tests.fuzz --cases 400 --seed 1 --seed random
     python -m ansible_collections.dicom.network.tests.fuzz --replay 1:1234      # one case, in detail
 
 (`make fuzz FUZZ_ARGS='...'` runs it from the build tree; docs/dev/fuzzing.md.) For every case the fake
@@ -254,7 +254,7 @@ def replay(spec):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="make fuzz FUZZ_ARGS=...", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=300, help="cases per seed (default 300)")
+    parser.add_argument("--cases", type=int, default=400, help="cases in all, shared by the seeds (default 400)")
     parser.add_argument("--seed", action="append", default=[], help="a number or 'random' (repeatable; default: 1 and a random one)")
     parser.add_argument("--start", type=int, default=0, help="first case index (default 0)")
     parser.add_argument("--jobs", type=int, default=24, help="cases run at once, i.e. echoscu processes (default 24)")
@@ -265,9 +265,10 @@ def main(argv=None):
     if args.replay:
         return replay(args.replay)
     seeds = [random.SystemRandom().randrange(1, 2 ** 31) if seed == "random" else int(seed) for seed in (args.seed or ["1", "random"])]
-    print("differential fuzzer: %d cases x seeds %s, %d at a time (replay one with --replay SEED:INDEX)"
-          % (args.cases, ", ".join(map(str, seeds)), args.jobs), flush=True)
-    tally, wall = asyncio.run(run(seeds, args.cases, args.start, args.jobs, args.progress))
+    per_seed = -(-args.cases // len(seeds))
+    print("differential fuzzer: %d cases for each of the seeds %s, %d at a time (replay one with --replay SEED:INDEX)"
+          % (per_seed, ", ".join(map(str, seeds)), args.jobs), flush=True)
+    tally, wall = asyncio.run(run(seeds, per_seed, args.start, args.jobs, args.progress))
     print(report(tally, seeds, wall))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
