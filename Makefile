@@ -180,6 +180,15 @@ fuzz: venv build-tree
 	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
 	cd "$(COLLECTION_DIR)" && PYTHONPATH="$(BUILD_DIR)" "$(VENV_PY)" -m ansible_collections.dicom.network.tests.fuzz $(FUZZ_ARGS)
 
+# make hostile-load: tests/load/hostile_batch.py with 2,000 healthy Orthanc endpoints and the hostile ones in one
+# dicom_echo batch (three module runs, several minutes); `make integration` runs it with 200 (target hostile_batch).
+#   make hostile-load LOAD_ARGS='--healthy 5000 --json load.json'
+LOAD_ARGS ?= --healthy 2000
+.PHONY: hostile-load
+hostile-load: venv build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	cd "$(COLLECTION_DIR)" && PYTHONPATH="$(BUILD_DIR)" "$(VENV_PY)" -m ansible_collections.dicom.network.tests.load.hostile_batch $(LOAD_ARGS)
+
 # make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): engine vs DCMTK echoscu and
 # Ansible task times against storescp, Orthanc and the asyncio SCP of tests/peers/, all started
 # on loopback by the script itself.  Prints one table, writes bench/results/latest.json
