@@ -251,6 +251,27 @@ clean:
 distclean: clean
 	rm -rf "$(VENV)" "$(VENV_216)"
 
+# make fuzz: the differential fuzzer of tests/fuzz/ (docs/dev/fuzzing.md): a fake SCP plays generated and mutated
+# answers to the engine and to DCMTK's echoscu at once; it fails if we report success where echoscu does not.
+#   make fuzz                                   400 cases: seed 1 and a random seed (printed)
+#   make fuzz FUZZ_ARGS='--cases 100000'        the long run (about 10 cases/s on 2 busy cores)
+#   make fuzz FUZZ_ARGS='--replay SEED:INDEX'   one case in detail: its bytes, both transcripts
+# The short run is also part of `make integration` (target fuzz_differential).
+FUZZ_ARGS ?=
+.PHONY: fuzz
+fuzz: venv build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	cd "$(COLLECTION_DIR)" && PYTHONPATH="$(BUILD_DIR)" "$(VENV_PY)" -m ansible_collections.dicom.network.tests.fuzz $(FUZZ_ARGS)
+
+# make hostile-load: tests/load/hostile_batch.py with 2,000 healthy Orthanc endpoints and the hostile ones in one
+# dicom_echo batch (three module runs, several minutes); `make integration` runs it with 200 (target hostile_batch).
+#   make hostile-load LOAD_ARGS='--healthy 5000 --json load.json'
+LOAD_ARGS ?= --healthy 2000
+.PHONY: hostile-load
+hostile-load: venv build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	cd "$(COLLECTION_DIR)" && PYTHONPATH="$(BUILD_DIR)" "$(VENV_PY)" -m ansible_collections.dicom.network.tests.load.hostile_batch $(LOAD_ARGS)
+
 # make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): the module with its default
 # options and the engine alone vs DCMTK echoscu, ansible.builtin.ping and per-host command: echoscu,
 # against storescp, Orthanc and the asyncio SCP of tests/peers/, all started on loopback by the
