@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.dicom.network.plugins.module_utils._request import ENDPOINT_KEYS
+from ansible_collections.dicom.network.plugins.module_utils._request import ENDPOINT_KEYS, SECRET_KEYS, kind_of
 from ansible_collections.dicom.network.plugins.plugin_utils import _report_inputs, _reports
 
 
@@ -22,15 +22,19 @@ def echo_endpoints(entries, defaults=None, propose_expected=False):
 
 def echo_retryable(results):
     if not isinstance(results, list):
-        raise AnsibleFilterError("echo_retryable expects the results list of a batched dicom_echo task, got %s" % type(results).__name__)
+        raise AnsibleFilterError("echo_retryable expects the results list of a batched dicom_echo task, got %s" % kind_of(results))
     return _report_inputs.echo_retryable(results)
 
 
-def inventory_endpoints(hostvars, hosts, defaults=None, probe_from="localhost"):
+def inventory_endpoints(hostvars, hosts, defaults=None, probe_from="localhost", secrets=True):
     if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("inventory_endpoints expects a list of inventory host names, got %s" % type(hosts).__name__)
+        raise AnsibleFilterError("inventory_endpoints expects a list of inventory host names, got %s" % kind_of(hosts))
+    names = sorted(ENDPOINT_KEYS)
+    if not secrets:
+        names = [name for name in names if name not in SECRET_KEYS]
+        defaults = {key: value for key, value in (defaults or {}).items() if key not in SECRET_KEYS}
     try:
-        return _report_inputs.inventory_endpoints(hostvars, hosts, sorted(ENDPOINT_KEYS), defaults, probe_default=probe_from)
+        return _report_inputs.inventory_endpoints(hostvars, hosts, names, defaults, probe_default=probe_from)
     except KeyError as exc:
         raise AnsibleFilterError("inventory_endpoints: %s is not an inventory host" % to_native(exc)) from None
 

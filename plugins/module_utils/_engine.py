@@ -322,7 +322,7 @@ class _Probe:
         what = {"first": "no C-ECHO-RSP arrived within socket_timeout (%ss)" % req.socket_timeout,
                 "idle": "the peer stopped in the middle of the C-ECHO-RSP for socket_timeout (%ss)" % req.socket_timeout,
                 "done": "the C-ECHO-RSP was not complete %ss after its deadline" % (req.socket_timeout or req.acse_timeout)}[exc.which]
-        if non_blocking:  # the read of a started PDU failed: echoscu exits 70
+        if non_blocking or exc.in_body:  # the read of a started PDU failed (blocking: one whose header had come): exit 70
             self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
             return _Failure("dimse_timeout", what, exit_code=70, condition="0006:020d DIMSE Failed to receive message")
         # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
@@ -356,8 +356,12 @@ class _Probe:
                 self.log.add("error", "Echo Failed: 0006:0319 DUL Peer Requested Release")
                 self.log.add("fatal", "Protocol Error: Peer requested release (Aborting)")
                 raise _Failure("protocol_error", "peer requested release instead of answering C-ECHO %d" % message_id, exit_code=70)
-            else:
-                raise _pdu.ProtocolError("Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind])
+            else:  # DCMTK's state machine aborts on its own (AA-8), so echoscu's A-ABORT then fails: exit 1, not 70
+                self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
+                self.log.add("info", "Aborting Association")
+                self.abort()
+                raise _Failure("protocol_error", "Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind],
+                               exit_code=1, condition="0006:020d DIMSE Failed to receive message")
         command = assembler.command_set
         if command["CommandField"] != _pdu.C_ECHO_RSP_COMMAND:
             raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % command["CommandField"])
@@ -373,7 +377,7 @@ class _Probe:
         arrived = None
         try:
             while True:
-                try:  # every PDU until the RP counts against the RP's own bounds: late P-DATA cannot hold us
+                try:  # bounded as one message: the RP must begin within acse_timeout
                     kind, raw, arrived = await self.read_pdu(first_by, done_by)
                 except _transport.Timeout:
                     raise _Failure("release_failed", "no A-RELEASE-RP within acse_timeout (%ss)" % req.acse_timeout,
@@ -381,6 +385,8 @@ class _Probe:
                 except _transport.Closed:
                     raise _Failure("release_failed", "peer closed the connection without an A-RELEASE-RP",
                                    condition="0006:0317 Peer aborted Association (or never connected)") from None
+                except _pdu.ProtocolError as exc:  # an unknown PDU type, say: echoscu's release fails, exit 1
+                    raise _Failure("release_failed", str(exc), condition=exc.condition) from None
                 if kind == 6:
                     self.assoc["released"] = True
                     return
@@ -388,10 +394,13 @@ class _Probe:
                     self._peer_abort(raw)
                     raise _Failure("release_failed", "peer aborted the association instead of releasing it",
                                    condition="0006:0317 Peer aborted Association (or never connected)")
-                if kind == 5:  # release collision (PS3.8 9.2.7): as requestor, answer and keep waiting
-                    await self.send(_pdu.fixed_pdu("release_rp"))
-                elif kind != 4:  # a late P-DATA is dropped; anything else breaks the protocol
-                    raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
+                if kind == 5:  # a release collision (PS3.8 9.2.7) fails echoscu's release, exit 1
+                    raise _Failure("release_failed", "peer sent A-RELEASE-RQ instead of the A-RELEASE-RP",
+                                   condition="0006:0319 DUL Peer Requested Release")
+                if kind == 4:  # so does a late P-DATA-TF (docs/dev/codec.md)
+                    raise _Failure("release_failed", "peer sent P-DATA-TF instead of the A-RELEASE-RP",
+                                   condition="0006:0316 DUL P-Data PDU arrived")
+                raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
         except _Failure as failure:
             self.log.add("fatal", "Association Release Failed: %s" % failure.condition)
             raise
@@ -453,7 +462,10 @@ class _Probe:
             reason = "the peer closed the connection in the middle of a PDU" if exc.partial else "the peer closed the connection"
             condition = "0006:0317 Peer aborted Association (or never connected)"
             partial = exc.partial
-            if phase == "echo":
+            if phase == "echo" and exc.in_body:  # after a PDU header echoscu fails the DIMSE read: exit 70, not 0
+                exit_code, condition = 70, "0006:020d DIMSE Failed to receive message"
+                self.log.add("error", "Echo Failed: %s" % condition)
+            elif phase == "echo":
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 self.log.add("info", "Peer Aborted Association")
         except ssl.SSLError as exc:  # a TLS alert after the handshake, e.g. the peer refusing our certificate

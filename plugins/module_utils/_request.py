@@ -74,6 +74,8 @@ OPTIONS = {
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
+# the options whose values are secret (no_log), under their names and aliases
+SECRET_KEYS = frozenset(key for key in list(OPTIONS) + list(_ALIASES) if OPTIONS[_ALIASES.get(key, key)].get("no_log"))
 _SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
 
 
@@ -143,10 +145,58 @@ def validate_ae_title(option, value):
     return value
 
 
+def secret_values(params):
+    """The values of no_log options inside ``endpoints`` entries, as the strings Ansible must mask.
+
+    Ansible masks the no_log options it validates itself (the task-level ones); the entries of
+    ``endpoints`` are validated here, so their secrets must be handed to it (AnsibleModule.no_log_values)
+    before anything is logged or returned. A value of the wrong type is refused by build_request, but
+    until then it is printed like any other argument, so every string or number in it is a secret too.
+    """
+    found = set()
+    endpoints = params.get("endpoints")
+    for entry in endpoints if isinstance(endpoints, (list, tuple)) else ():
+        if isinstance(entry, dict):
+            for key, value in entry.items():
+                if key in SECRET_KEYS:
+                    found.update(_leaves(value))
+    return found
+
+
+def _leaves(value):
+    if isinstance(value, str):
+        return {str(value)} if value else set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set)):
+        return set().union(*(_leaves(item) for item in value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {str(value)}
+    return set()
+
+
+def kind_of(value):
+    """What a value is in YAML's words (a dict, a list, a string, ...), for messages: Ansible's subclasses
+    (AnsibleMapping, _AnsibleTaggedStr, ...) are no business of the user's. Also what a secret value that
+    is refused is said to be, instead of the value."""
+    if value is None:
+        return "null"
+    for types, name in ((bool, "a boolean"), (dict, "a dict"), ((list, tuple, set), "a list"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, types):
+            return name
+    return "a %s" % type(value).__name__
+
+
 def _coerce(option, spec, value):
     kind = spec["type"]
     if value is None:
         return None
+    if spec.get("no_log"):
+        try:
+            return _coerce(option, dict(spec, no_log=False), value)
+        except RequestError:
+            raise RequestError("%s must be %s, got %s (not shown: the option is secret)"
+                               % (option, "a string" if kind in ("str", "path") else "of type " + kind, kind_of(value))) from None
     if kind == "list":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             value = [part.strip() for part in str(value).split(",")] if spec["elements"] != "path" else [value]
@@ -161,6 +211,7 @@ def _coerce(option, spec, value):
             value = int(value)
         if not isinstance(value, int):
             raise RequestError("%s must be an integer, got %r" % (option, value))
+        value = int(value)  # an int subclass (2.19 tags YAML numbers) is refused by socket.getaddrinfo unless Ansible patched it
         low, high = spec.get("min"), spec.get("max")
         if low is not None and value < low or high is not None and value > high:
             bounds = "%s..%s" % (low, high) if high is not None else ">= %s" % low
@@ -175,6 +226,9 @@ def _coerce(option, spec, value):
             value = str(value)
         if not isinstance(value, str):
             raise RequestError("%s must be a string, got %r" % (option, value))
+        # Ansible's str subclasses (AnsibleUnicode on 2.16, _AnsibleTaggedStr on 2.19) break what wants
+        # exactly str, such as sys.intern on an IP literal host: past this point every string is a str
+        value = str(value)
         if kind == "path":  # as Ansible does for type path; endpoint entries and lookup terms come unexpanded
             value = os.path.expanduser(os.path.expandvars(value))
     if "choices" in spec and value not in spec["choices"]:
@@ -265,7 +319,7 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     name = canonical.get("name")
     if name is not None and not isinstance(name, str):
         raise RequestError("%sname must be a string, got %r" % (prefix, name))
-    request.name = name or request.endpoint_label()
+    request.name = str(name) if name else request.endpoint_label()
     return request
 
 

@@ -86,6 +86,8 @@ options:
         O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) included), which override the
         task-level values for that entry.
       - Endpoints with the same TLS options share one TLS context, built and checked once.
+      - An entry's O(private_key_password) is kept out of the output (C(invocation), messages, the log sent to syslog) like the
+        task-level one; keep such lists out of C(ansible.builtin.set_fact) and loop items, which Ansible prints at C(-v).
       - The task fails if any endpoint fails; every endpoint is probed anyway.
     type: list
     elements: dict
@@ -592,7 +594,7 @@ import gc
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ..module_utils._request import OFFLINE_ACTIONS, MissingLibraryError, RequestError, build_requests, module_argument_spec
+from ..module_utils._request import OFFLINE_ACTIONS, MissingLibraryError, RequestError, build_requests, module_argument_spec, secret_values
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
 
@@ -610,6 +612,20 @@ COMPACT_CERTIFICATE = ("subject", "issuer", "serial", "not_before", "not_after",
 LOG_ASKED = ("info", "debug", "trace")  # log_level above the default: the transcript was asked for
 # How many failed endpoints a batch's msg names (in input order); summary and results have them all.
 MSG_FAILED_NAMED = 5
+
+
+class _EchoModule(AnsibleModule):
+    """AnsibleModule that masks the passwords of `endpoints` entries from the moment it has read them.
+
+    Ansible masks only the no_log options it validates itself. The entries of `endpoints` are
+    validated by build_requests(), after AnsibleModule.__init__ has already written the arguments to
+    syslog/journald ("Invoked with ...") and, when its own argument check fails, returned them in
+    invocation.module_args; so their secrets join no_log_values as soon as the arguments are loaded.
+    """
+
+    def _load_params(self):
+        super()._load_params()
+        self.no_log_values.update(secret_values(self.params))
 
 
 def _facts(result):
@@ -719,8 +735,10 @@ def _write_seeds(module, requests, results):
 
 
 def main():
-    module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module = _EchoModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     params = module.params
+    # again after Ansible's conversions: an entry given as a string is a dict only now
+    module.no_log_values.update(secret_values(params))
     if any(params[name] for name in OFFLINE_ACTIONS):
         _offline(module, params)
     try:

@@ -7,8 +7,15 @@ inventory_endpoints filters (plugins/filter/endpoints.py). Private to this colle
 
 from __future__ import annotations
 
+from ansible_collections.dicom.network.plugins.module_utils._request import kind_of
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
-from ansible_collections.dicom.network.plugins.plugin_utils._reports import EXPECTATION_KEYS, ReportError, endpoint_name, transfer_syntax_uid
+from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
+    EXPECTATION_KEYS,
+    ReportError,
+    endpoint_name,
+    expectation_limit,
+    transfer_syntax_uid,
+)
 
 # Outcomes that mean "not up (yet)": worth another attempt while an endpoint is starting.
 RETRYABLE_OUTCOMES = frozenset(["dns_error", "connection_refused", "connect_timeout", "acse_timeout", "peer_aborted",
@@ -28,13 +35,15 @@ def echo_endpoints(entries, defaults=None, propose_expected=False):
     than 50 transfer syntaxes).
     """
     if not isinstance(entries, list):
-        raise ReportError("the endpoint list must be a list of dicts, got %s" % type(entries).__name__)
+        raise ReportError("the endpoint list must be a list of dicts, got %s" % kind_of(entries))
     out = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ReportError("endpoint %d must be a dict, got %r" % (index, entry))
         probe = {key: value for key, value in (defaults or {}).items() if value is not None}
         probe.update((key, value) for key, value in entry.items() if key not in EXPECTATION_KEYS and value is not None)
+        for key in ("max_rtt_ms", "min_cert_days"):
+            expectation_limit(entry, key, "endpoint %d (%s)" % (index, endpoint_name(probe)))
         expected = entry.get("expect_transfer_syntaxes")
         if expected is not None:
             if not isinstance(expected, list):

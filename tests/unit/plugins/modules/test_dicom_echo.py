@@ -194,3 +194,59 @@ def test_tls_without_cryptography_fails_before_traffic_and_names_the_library(cap
     assert code == 1 and "(cryptography)" in batch["msg"] and "for endpoints[1].tls" in batch["msg"], batch["msg"]
     code, plain = run_module(capsys, {"host": "127.0.0.1", "port": 104, "list_profiles": True})
     assert code == 0 and plain["tls_profiles"], "the offline profile list needs no cryptography"
+
+
+class _Syslog:
+    """Records what AnsibleModule would send to syslog/journald."""
+
+    def __init__(self, monkeypatch):
+        self.lines = []
+        monkeypatch.setattr(dicom_echo.AnsibleModule, "log", lambda module, msg, log_args=None: self.lines.append((msg, log_args)))
+
+    def text(self):
+        return json.dumps(self.lines, default=str)
+
+
+ENTRY_SECRET = "entry-secret-0f3a"
+NUMERIC_SECRET = 80_471_123
+
+
+def _secret_endpoints(port):
+    return [{"host": "127.0.0.1", "port": port, "name": "own", "private_key_password": ENTRY_SECRET},
+            {"host": "127.0.0.1", "port": port, "name": "numeric", "private_key_password": NUMERIC_SECRET},
+            {"host": "127.0.0.1", "port": port, "name": "none"}]
+
+
+def _assert_masked(result, syslog, logged=True):
+    shown = json.dumps(result) + syslog.text()
+    assert ENTRY_SECRET not in shown and str(NUMERIC_SECRET) not in shown, shown
+    # the entries are there, their passwords replaced: the check above looked where they would be
+    entries = result["invocation"]["module_args"]["endpoints"][:3]
+    assert [entry.get("private_key_password") for entry in entries] == ["VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"] * 2 + [None], entries
+    if logged:
+        assert len(syslog.lines) == 1 and syslog.lines[0][0].startswith("Invoked with"), syslog.lines
+        assert "endpoints=[{" in syslog.lines[0][0], syslog.lines
+
+
+def test_entry_passwords_are_masked_in_the_result_and_syslog(capsys, monkeypatch):
+    syslog = _Syslog(monkeypatch)
+    code, result = run_module(capsys, {"endpoints": _secret_endpoints(closed_port())})
+    assert code == 1 and result["summary"]["outcomes"] == {"connection_refused": 3}, result
+    _assert_masked(result, syslog)
+
+
+def test_entry_passwords_are_masked_when_ansibles_own_check_fails(capsys, monkeypatch):
+    syslog = _Syslog(monkeypatch)
+    code, result = run_module(capsys, {"ip_protocol": "ip4", "endpoints": _secret_endpoints(closed_port())})
+    assert code == 1 and "ip_protocol" in result["msg"] and "results" not in result, result
+    _assert_masked(result, syslog, logged=False)  # Ansible fails before it logs the invocation
+
+
+def test_entry_passwords_are_masked_when_an_entry_is_refused(capsys, monkeypatch):
+    syslog = _Syslog(monkeypatch)
+    endpoints = _secret_endpoints(closed_port()) + [{"host": "127.0.0.1", "private_key_password": ["listed-secret"]}]
+    code, result = run_module(capsys, {"endpoints": endpoints})
+    assert code == 1 and result["outcome"] == "invalid_input", result
+    assert result["msg"].startswith("endpoints[3].private_key_password must be a string, got a list"), result["msg"]
+    assert "listed-secret" not in json.dumps(result) + syslog.text()
+    _assert_masked(result, syslog)

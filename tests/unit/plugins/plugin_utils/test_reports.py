@@ -343,7 +343,7 @@ def test_json_keys_are_stable():
                             "endpoints", "removed_endpoints"]
     assert list(report["endpoints"][0]) == [
         "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "echoscu_exit_code", "attempts", "rtt_ms",
-        "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "tls", "certificate", "checks",
+        "rtt_stats", "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "tls", "certificate", "checks",
         "changes", "regression", "recovery", "probe", "expectations"]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
 
@@ -504,3 +504,35 @@ def test_chromium_screenshot(tmp_path):
     chromium("--screenshot=" + str(shot), "--window-size=1400,900", "file://" + page)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+
+
+class TaggedStr(str):
+    """What Ansible hands plugins for a YAML string: AnsibleUnicode on 2.16, _AnsibleTaggedStr on 2.19."""
+
+
+def test_limits_given_as_text_are_checked():
+    # -e key=value and quoted YAML give numbers as strings; they were silently not checked
+    endpoints = [{"name": "slow", "host": "h", "max_rtt_ms": TaggedStr("1")}, {"name": "fast", "host": "h", "max_rtt_ms": " 2.5 "},
+                 {"name": "tls", "host": "h", "min_cert_days": "30", "tls": True}]
+    report = _reports.build_verify_report(endpoints, [result("slow", rtt=2.5), result("fast", rtt=2.5), result("tls", tls=tls_info(12))])
+    rows = {row["name"]: row for row in report["endpoints"]}
+    assert checks(rows["slow"]) == {"reachable": True, "max_rtt_ms": False} and rows["slow"]["checks"][1]["expected"] == 1
+    assert checks(rows["fast"]) == {"reachable": True, "max_rtt_ms": True} and rows["fast"]["checks"][1]["expected"] == 2.5
+    assert checks(rows["tls"]) == {"reachable": True, "min_cert_days": False} and rows["tls"]["checks"][1]["expected"] == 30
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("max_rtt_ms", TaggedStr("fast"), "max_rtt_ms must be a number of milliseconds, got 'fast'"),
+    ("max_rtt_ms", True, "max_rtt_ms must be a number of milliseconds, got True"),
+    ("max_rtt_ms", "nan", "max_rtt_ms must be a number of milliseconds, got 'nan'"),
+    ("max_rtt_ms", [5], "max_rtt_ms must be a number of milliseconds, got [5]"),
+    ("min_cert_days", "soon", "min_cert_days must be a whole number of days, got 'soon'"),
+    ("min_cert_days", 2.5, "min_cert_days must be a whole number of days, got 2.5"),
+])
+def test_unusable_limits_are_refused_naming_the_endpoint_and_the_value(key, value, words):
+    with pytest.raises(_reports.ReportError) as info:
+        _report_inputs.echo_endpoints([{"host": "h"}, {"name": "pacs", "host": "h", key: value}])
+    assert str(info.value) == "endpoint 1 (pacs): " + words
+    assert "Tagged" not in str(info.value)
+    with pytest.raises(_reports.ReportError, match="^pacs: " + re.escape(words)):
+        _reports.build_verify_report([{"name": "pacs", "host": "h", key: value}], [result("pacs")])
