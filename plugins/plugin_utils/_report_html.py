@@ -73,7 +73,7 @@ def _outcome_note(row):
     rejected = [check for check in row["checks"] if check["name"] == "rejected"]
     if rejected and rejected[0]["passed"]:
         return rejected[0]["message"]
-    return "" if row["success"] else row["msg"]
+    return "" if row["success"] else short_reason(row)
 
 
 def render_html(report):
@@ -159,7 +159,7 @@ def render_html(report):
             '<td class="num">%s%s</td><td class="ts">%s</td><td>%s</td><td class="notes">%s</td></tr>' % (
                 flag, _h(row["name"]), flag, _h(_STATUS_WORD[flag]), _h(row["name"]), _h(_target(row)),
                 ' <span class="muted">via %s</span>' % _h(row["probe_from"]) if row.get("probe_from") and several_probes else "",
-                " bad" if _outcome_bad(row) else "", _h(row["outcome"]), _h(short_reason(_outcome_note(row))),
+                " bad" if _outcome_bad(row) else "", _h(row["outcome"]), _h(_outcome_note(row)),
                 _h(_fmt_ms(rtt.get("avg"))), " / " + _h(_fmt_ms(rtt.get("max"))) if rtt else "", syntaxes, cert_html,
                 "".join(notes) + attempts))
     out.append("</tbody></table>")

@@ -57,13 +57,9 @@ def _cert_text(row):
     return "%s (%s d)" % ((cert.get("not_after") or "")[:10], days) if days is not None else (cert.get("not_after") or "")
 
 
-_FAILED_MSG = re.compile(r"^C-ECHO to \S+ failed \([a-z_]+\): (.+)$", re.DOTALL)
-
-
-def short_reason(msg):
-    """The reason part of a dicom_echo failure message (the target and outcome are shown beside it)."""
-    match = _FAILED_MSG.match(msg or "")
-    return match.group(1) if match else (msg or "")
+def short_reason(row):
+    """Why a row's probe failed, without the target and outcome shown beside it (the result's ``reason``)."""
+    return row.get("reason") or row.get("msg") or ""
 
 
 def _failed_checks(row):
@@ -74,7 +70,7 @@ def _notes(row):
     """What a person needs to read about a row: failed checks, changes, and what passed."""
     notes = ["%s: %s" % (check["name"], check["message"]) for check in _failed_checks(row) if check["name"] not in ("reachable", "no_regression")]
     if any(check["name"] == "reachable" and not check["passed"] for check in row["checks"]):
-        notes.insert(0, short_reason(row["msg"]))
+        notes.insert(0, short_reason(row))
     notes += ["%s: %s" % (change["type"], change["message"]) for change in row["changes"] if change["type"] != "new"]
     if not notes:
         rejected = [check for check in row["checks"] if check["name"] == "rejected"]

@@ -172,6 +172,7 @@ def _base_row(name, result, extra=None):
         "outcome": result.get("outcome", "not_probed"),
         "success": bool(result.get("success")),
         "msg": result.get("msg") or "not probed",
+        "reason": result.get("reason") if result else "not probed",
         "echoscu_exit_code": result.get("echoscu_exit_code"),
         "attempts": 1 if result else 0,
         "rtt_ms": result.get("rtt_ms"),

@@ -342,7 +342,7 @@ def test_json_keys_are_stable():
     assert list(report) == ["schema", "schema_version", "kind", "title", "generated_at", "verdict", "run", "summary", "baseline",
                             "endpoints", "removed_endpoints"]
     assert list(report["endpoints"][0]) == [
-        "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "echoscu_exit_code", "attempts", "rtt_ms",
+        "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "reason", "echoscu_exit_code", "attempts", "rtt_ms",
         "rtt_stats", "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "tls", "certificate", "checks",
         "changes", "regression", "recovery", "probe", "expectations"]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
