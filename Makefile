@@ -29,7 +29,7 @@ SHELL := /bin/bash
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 # ansible-test insists on running from .../ansible_collections/<namespace>/<name>
-# (ansible-notes c.1), but the repository root is the collection root: we test a copy,
+# (docs/dev/ansible-test-harness.md 1), but the repository root is the collection root: we test a copy,
 # kept in sync by hacking/sync-build-tree.py (git-visible files only, stale files removed).
 COLLECTION_NAMESPACE := dicom
 COLLECTION_NAME := network
@@ -49,7 +49,7 @@ PYTHON ?=
 
 # Put the venv (and the pyenv 3.11.7 build, if any) ahead of pyenv's shims: ansible-test
 # looks interpreters up on PATH, and a shim for a version pyenv has not selected exits 127
-# (ansible-notes c.8).  Other environment variables hardly matter: ansible-test strips
+# (docs/dev/ansible-test-harness.md 4).  Other environment variables hardly matter: ansible-test strips
 # them (c.7), so pip settings must live in pip.conf.
 PYENV_311_BIN := $(wildcard /root/.pyenv/versions/3.11.7/bin)
 export PATH := $(VENV)/bin$(if $(PYENV_311_BIN),:$(PYENV_311_BIN)):$(PATH)
@@ -115,7 +115,7 @@ system-deps:
 	@$(INSTALL_SYSTEM_DEPS) $(SANITY_APT_PACKAGES) $(INTEGRATION_APT_PACKAGES) $(EXTRA_APT_PACKAGES)
 
 # ansible-test bootstraps pip in each --venv virtualenv with a script downloaded from
-# ci-files.testing.ansible.com, which is unreachable here (ansible-notes c.6): install a
+# ci-files.testing.ansible.com, which is unreachable here (docs/dev/ansible-test-harness.md 2): install a
 # stand-in into ~/.ansible/test/cache.
 offline-pip:
 	@"$(ROOT)/hacking/ansible-test-offline-pip.sh"

@@ -6,7 +6,7 @@
 # ~/.ansible/test/cache/get_pip_<version>.py (23_1_2 for ansible-core 2.16, 24_2 for 2.19,
 # 25_2 for 2.20 - 2.22).  That host is not reachable here, so ansible-test fails with
 #   "Download failed: ... FATAL: Python 3.11 at .../python does not have pip available."
-# We put a small stand-in at the cache paths instead.  It
+# (docs/dev/ansible-test-harness.md 2).  We put a small stand-in at the cache paths instead.  It
 #   * bootstraps pip from the wheel bundled with CPython (ensurepip, no network),
 #   * restores the pip configuration that ensurepip disables (it exports
 #     PIP_CONFIG_FILE=/dev/null; without pip.conf the CA bundle / index settings are lost

@@ -12,7 +12,8 @@
 #      newest ${PYENV_ROOT:-/root/.pyenv}/versions/X.Y.* build;
 #   3. python3.11, then python3 from PATH, or with --exact pythonX.Y from PATH.
 # pyenv shims are resolved to the real interpreter (sys.executable), so the venv and
-# ansible-test never go through a shim (a shim for a version pyenv has not selected exits 127).
+# ansible-test never go through a shim (a shim for a version pyenv has not selected exits 127;
+# docs/dev/ansible-test-harness.md 4).
 #
 # Exit status: 0 with the path on stdout; 1 when an interpreter was found but cannot be used
 # (wrong version, no venv/ensurepip module: install python3.X-venv), or none at all without

@@ -5,7 +5,7 @@
 """The C-ECHO engine: an asyncio DICOM Upper Layer requestor with a hard deadline on every phase.
 
 Private to this collection; no Ansible imports. probe() takes one validated EchoRequest and returns
-one JSON-safe result dict (collection.md 2.3); probe_all() runs many in one event loop, results in
+one JSON-safe result dict (the module's RETURN documentation); probe_all() runs many in one event loop, results in
 input order. Network outcomes are results, never exceptions.
 
 Deadlines (docs/dev/timeouts.md): connect <= connection_timeout; the A-ASSOCIATE answer and the
@@ -306,7 +306,7 @@ class _Probe:
                 text = ECHO_STATUS_TEXTS.get(status, "Unknown Status: 0x%x" % status)
                 self.echoes.append({"message_id": message_id, "status": status, "status_text": text, "rtt_ms": _ns_ms(rtt_ns)})
                 self.log.add("info", "Received Echo Response (%s)" % ("Success" if status == 0 else "Unknown Status: 0x%x" % status))
-                if status != 0:  # echoscu carries on and exits 0; we stop here, then release (collection.md 2.2)
+                if status != 0:  # echoscu carries on and exits 0; we stop here, then release (docs/dev/echoscu-behaviour.md 2)
                     return _Failure("echo_status", "C-ECHO %d returned status 0x%04X (%s)" % (message_id, status, text), exit_code=0)
             return None
         finally:

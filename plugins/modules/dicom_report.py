@@ -99,8 +99,8 @@ options:
       - A latency shift is reported when the median echo round trip of an endpoint moved by more than a threshold, and its
         fastest echo moved by as much, the same way. The threshold is the sum of this absolute floor in milliseconds,
         O(latency_threshold_pct) percent of the baseline median, and O(latency_noise_factor) standard errors of the difference
-        of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its reasoning are in the collection's C(docs/reports.md),
-        section "Latency shifts".
+        of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its reasoning are in the
+        collection's C(docs/reports.md), section "Latency shifts".
       - The floor covers the delay that the probing host's own load adds to every echo of a run.
       - Send several echoes per endpoint (the C(dicom.network.dicom_echo) option C(repeat)); with one echo the spread is unknown
         and only the floor and the percentage remain.

@@ -107,12 +107,15 @@ def render_html(report):
     out.append('<div class="chips">' + chips + "</div>")
     if report.get("baseline"):
         base = report["baseline"]
+        gone = ""
+        if summary["removed"]:
+            gone = " %d endpoint(s) of the baseline are gone: %s." % (
+                summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
         out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); latency shifts flagged beyond %s ms + %s%% of the '
-                   'baseline median + %s &times; the spread of the echoes.%s</div>' % (
-            _h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0,
-            _h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")), _h(base.get("latency_noise_factor")),
-            " %d endpoint(s) of the baseline are gone: %s." % (summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
-            if summary["removed"] else ""))
+                   'baseline median + %s &times; the spread of the echoes.%s</div>'
+                   % (_h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0,
+                      _h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")), _h(base.get("latency_noise_factor")),
+                      gone))
     regressions = [row for row in report["endpoints"] if row["regression"]]
     if regressions:
         out.append('<div class="callout" id="regressions"><b>%d regression%s since the baseline</b><ul>' % (

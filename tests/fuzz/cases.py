@@ -448,8 +448,8 @@ def m_ac_user(b, rng):
     what = rng.choice(["max_small", "max_value", "max_size", "no_max", "max_twice", "impl_uid", "version", "role", "extneg",
                        "identity", "unknown", "async"])
     if what in ("max_small", "max_value"):
-        value = rng.randint(0, 20) if what == "max_small" else rng.choice([0, 1, 12, 13, 14, 15, 16, 18, 20, 26, 100, 1000, 4095,
-                                                                             0x7FFFFFFF, 0xFFFFFFFF])
+        choices = [0, 1, 12, 13, 14, 15, 16, 18, 20, 26, 100, 1000, 4095, 0x7FFFFFFF, 0xFFFFFFFF]
+        value = rng.randint(0, 20) if what == "max_small" else rng.choice(choices)
         user.children = [Item(0x51, struct.pack(">I", value)) if c.kind == 0x51 else c for c in user.children]
         if not any(c.kind == 0x51 for c in user.children):
             user.children.insert(0, Item(0x51, struct.pack(">I", value)))
@@ -683,7 +683,7 @@ def m_rsp_pdv(b, rng):
         label = "pdv length %+d" % delta
     elif action == "odd_split":
         raw = b.command.encode()
-        cut = rng.choice([c for c in range(1, len(raw) - 1, 2)])
+        cut = rng.choice(list(range(1, len(raw) - 1, 2)))
         b.pdvs_hook = lambda pdvs, raw=raw, cut=cut: [Pdv(1, 1, raw[:cut]), Pdv(1, 3, raw[cut:])]
         label = "cut at %d" % cut
     elif action == "empty_fragment":

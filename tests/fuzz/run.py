@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import collections
 import json
-import os
 import random
 import re
 import sys
@@ -176,8 +175,8 @@ async def run(seeds, cases, start, jobs, progress):
             tally.add(case, await run_case(case, port, echoscu))
             if progress and tally.cases % progress == 0:
                 elapsed = time.monotonic() - started
-                print("  %d/%d cases, %.0f s, %.1f cases/s, %d failures" % (tally.cases, total, elapsed, tally.cases / elapsed,
-                                                                           len(tally.failures)), flush=True)
+                print("  %d/%d cases, %.0f s, %.1f cases/s, %d failures"
+                      % (tally.cases, total, elapsed, tally.cases / elapsed, len(tally.failures)), flush=True)
     try:
         await asyncio.gather(*(worker() for _index in range(jobs)))
     finally:
@@ -188,7 +187,7 @@ async def run(seeds, cases, start, jobs, progress):
 
 def _table(title, table):
     columns = ["cases", "both succeed", "both fail", "echoscu succeeds, we fail", "WE SUCCEED, ECHOSCU FAILS", "exit mismatch"]
-    lines = ["", title, "  %-28s %s" % ("", " ".join("%9s" % name.split(",")[0][:9] for name in columns))]
+    lines = ["", title, "  %-28s %s" % ("", " ".join("%9s" % name.split(",", maxsplit=1)[0][:9] for name in columns))]
     for key in sorted(table):
         lines.append("  %-28s %s" % (key, " ".join("%9d" % table[key][name] for name in columns)))
     return lines
@@ -202,8 +201,8 @@ def report(tally, seeds, wall, examples=3):
     lines += _table("by change (columns: cases, both succeed, both fail, only echoscu succeeds, only we succeed, exit codes differ)",
                     tally.by_category)
     lines += _table("by delivery", tally.by_delivery)
-    lines += ["", "case time (the slower side): " + ", ".join("< %g s: %d" % (bound, tally.durations[bound]) for bound in DURATION_BUCKETS
-                                                         if tally.durations[bound]),
+    buckets = ["< %g s: %d" % (bound, tally.durations[bound]) for bound in DURATION_BUCKETS if tally.durations[bound]]
+    lines += ["", "case time (the slower side): " + ", ".join(buckets),
               "  summed by change/delivery: " + ", ".join("%s %.0f s" % item for item in tally.seconds.most_common(12))]
     lines += ["", "where echoscu succeeds and we do not (we are stricter): %d groups" % len(tally.stricter)]
     for (category, outcome, reason), replays in sorted(tally.stricter.items(), key=lambda item: -len(item[1])):
@@ -253,7 +252,7 @@ def replay(spec):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make fuzz FUZZ_ARGS=...", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="make fuzz FUZZ_ARGS=...", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--cases", type=int, default=400, help="cases in all, shared by the seeds (default 400)")
     parser.add_argument("--seed", action="append", default=[], help="a number or 'random' (repeatable; default: 1 and a random one)")
     parser.add_argument("--start", type=int, default=0, help="first case index (default 0)")

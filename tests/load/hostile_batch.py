@@ -31,7 +31,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 from ..peers import dul, real
 from ..peers.scripted import Play, Script, ScriptedPeer
@@ -155,8 +154,8 @@ def main(argv=None):
         seconds = result["timing_ms"]["total"] / 1000.0
         hostile_rows.append((result["name"], result["outcome"], seconds))
         if result["outcome"] != outcome or seconds > bound:
-            problems.append("%s: %s after %.1f s (%s), expected %s within %.0f s" % (result["name"], result["outcome"], seconds, result["msg"],
-                                                                                  outcome, bound))
+            problems.append("%s: %s after %.1f s (%s), expected %s within %.0f s"
+                            % (result["name"], result["outcome"], seconds, result["msg"], outcome, bound))
     for label, run in runs.items():
         if run["maxrss_mb"] > args.rss_limit:
             problems.append("%s: the module's peak RSS was %.1f MB, more than %.0f MB" % (label, run["maxrss_mb"], args.rss_limit))

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The engine against misbehaving peers: every fault ends within its deadline, classified, with
-echoscu's exit code and transcript lines (echoscu-semantics.md 4.3 and Appendix 10), never raising."""
+echoscu's exit code and transcript lines (docs/dev/echoscu-behaviour.md 2), never raising."""
 
 from __future__ import annotations
 
