@@ -83,7 +83,7 @@ options:
       - Probe many peers in one task instead of O(host). Each entry is a dict with C(host) (required), and optionally
         C(port), C(calling_aet), C(called_aet), C(name) (default C(AET@host:port)), and any of O(ip_protocol), O(propose_ts),
         O(propose_pc), O(connection_timeout), O(socket_timeout), O(acse_timeout), O(dimse_timeout), O(max_pdu), O(repeat),
-        O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) included), which override the
+        O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) and O(tls_version) included), which override the
         task-level values for that entry.
       - Endpoints with the same TLS options share one TLS context, built and checked once.
       - The task fails if any endpoint fails; every endpoint is probed anyway.
@@ -104,6 +104,7 @@ options:
     description:
       - Offline (no network, O(host) not needed), it returns RV(tls_profiles), every O(tls_profile) with DCMTK's description, its TLS versions
         and suites, and whether this machine's OpenSSL can do it (echoscu C(+ph), C(--list-profiles)).
+      - It also returns RV(tls_versions), which TLS versions this machine can offer alone with O(tls_version).
     type: bool
     default: false
   list_ciphers:
@@ -466,6 +467,15 @@ tls_profiles:
     available: {description: Whether this machine's OpenSSL can do it., type: bool, returned: always}
     reason: {description: 'Why not, or null.', type: str, returned: always}
     note: {description: 'Remarks, such as what Python cannot reproduce.', type: str, returned: always}
+tls_versions:
+  description: With O(list_profiles), each TLS version and whether this machine's OpenSSL can offer it alone (what O(tls_version) needs).
+  returned: with list_profiles
+  type: list
+  elements: dict
+  contains:
+    version: {description: 'V(TLSv1), V(TLSv1.1), V(TLSv1.2) or V(TLSv1.3), as O(tls_version) takes it.', type: str, returned: always}
+    available: {description: Whether it can be offered here., type: bool, returned: always}
+    reason: {description: 'Why not, or null.', type: str, returned: always}
 tls_ciphers:
   description: With O(list_ciphers), every ciphersuite DCMTK knows, weakest first.
   returned: with list_ciphers
@@ -549,15 +559,10 @@ def _facts(result):
 
 
 def _log_sink(config_file):
-    """Route the transcript to Python logging, configured by the user's fileConfig file."""
-    import logging  # pylint: disable=import-outside-toplevel
-    import logging.config  # pylint: disable=import-outside-toplevel
+    """Route the transcript to Python logging (logger dicom.network.echo), configured by the user's fileConfig file."""
+    from ..module_utils._transcript import logging_sink  # pylint: disable=import-outside-toplevel
 
-    logging.config.fileConfig(config_file, disable_existing_loggers=False)
-    logger = logging.getLogger("dicom.network.echo")
-    levels = {"fatal": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
-              "debug": logging.DEBUG, "trace": logging.DEBUG - 5}
-    return lambda level, text, endpoint: logger.log(levels[level], text, extra={"endpoint": endpoint})
+    return logging_sink(config_file, "dicom.network.echo")
 
 
 def _offline(module, params):
@@ -571,6 +576,7 @@ def _offline(module, params):
     try:
         if params["list_profiles"]:
             result["tls_profiles"] = _tls_offline.list_profiles()
+            result["tls_versions"] = _tls_offline.list_tls_versions()
             messages.append("%d of %d TLS profiles available here" % (sum(p["available"] for p in result["tls_profiles"]), len(result["tls_profiles"])))
         if params["list_ciphers"]:
             result["tls_ciphers"] = _tls_offline.list_ciphers()
