@@ -12,7 +12,23 @@ from ansible_collections.dicom.network.plugins.filter import endpoints
 
 
 def test_filters_are_registered():
-    assert set(endpoints.FilterModule().filters()) == {"echo_endpoints", "echo_retryable", "inventory_endpoints"}
+    assert set(endpoints.FilterModule().filters()) == {"check_plan", "echo_endpoints", "echo_retryable", "inventory_endpoints"}
+
+
+def test_check_plan_names_every_probe_and_refuses_bad_input():
+    plan = endpoints.check_plan([{"host": "h", "called_aet": "A", "checks": ["query"], "query_model": "worklist"}],
+                                defaults={"connection_timeout": 5})
+    assert plan["jobs"] == [{"probe_from": None, "kind": "query", "module": "dicom_find", "endpoints": [
+        {"connection_timeout": 5, "host": "h", "called_aet": "A", "query_model": "worklist", "name": "A@h:104~query~worklist"}]}]
+    with pytest.raises(AnsibleFilterError, match="check_plan: endpoint A@h:104: unknown check 'nope'"):
+        endpoints.check_plan([{"host": "h", "called_aet": "A", "checks": ["nope"]}])
+    with pytest.raises(AnsibleFilterError, match="tls_versions must be a list"):
+        endpoints.check_plan([{"host": "h"}], tls_versions="TLSv1.2")
+
+
+def test_echo_endpoints_drop_the_check_settings():
+    entry = {"host": "h", "checks": ["query"], "query_model": "study", "plain_port": 104, "expect_implementation_class_uid": "1.2"}
+    assert endpoints.echo_endpoints([entry]) == [{"host": "h", "name": "ANY-SCP@h:104"}]
 
 
 def test_echo_endpoints_errors_are_filter_errors():
