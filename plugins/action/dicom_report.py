@@ -28,6 +28,7 @@ ARGUMENT_SPEC = {
     "attempts": {"type": "dict"},
     "min_cert_days": {"type": "int"},
     "check_plan": {"type": "dict"},
+    "check_plan_from": {"type": "str"},
     "checks_from": {"type": "list", "elements": "str"},
     "fail_on_default_aet": {"type": "bool", "default": False},
     "baseline": {"type": "path"},
@@ -94,7 +95,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[["results", "results_from"]],
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                       mutually_exclusive=[["results", "results_from"], ["check_plan", "check_plan_from"]],
                                                        required_one_of=[["results", "results_from"]])
         del validation
         results = args["results"] if args["results"] is not None else self._results_from(args["results_from"], task_vars or {})
@@ -108,11 +110,16 @@ class ActionModule(ActionBase):
                                                       args["attempts"], run, args["title"])
             else:
                 report = _reports.build_audit_report(args["endpoints"], results, args["min_cert_days"], run, args["title"])
-            if args["check_plan"]:
+            check_plan = args["check_plan"]
+            if args["check_plan_from"]:  # read as it is: templating a plan of 10,000 probes into the arguments takes seconds
+                check_plan = (task_vars or {}).get(args["check_plan_from"])
+                if not isinstance(check_plan, dict) or "checks" not in check_plan:
+                    raise AnsibleActionFail("check_plan_from: %s holds no check plan (dicom.network.check_plan)" % args["check_plan_from"])
+            if check_plan:
                 specs = {_reports.endpoint_name(entry): entry for entry in args["endpoints"] if isinstance(entry, dict)}
                 probes = self._probe_results(args["checks_from"], task_vars or {}) if args["checks_from"] else []
-                _report_checks.evaluate(report["endpoints"], specs, args["check_plan"], probes, args["fail_on_default_aet"])
-                report["run"].setdefault("checks", sorted({check for checks in args["check_plan"].get("checks", {}).values() for check in checks}))
+                _report_checks.evaluate(report["endpoints"], specs, check_plan, probes, args["fail_on_default_aet"])
+                report["run"].setdefault("checks", sorted({check for checks in check_plan.get("checks", {}).values() for check in checks}))
                 _reports.summarize(report)
             if args["baseline"]:
                 if os.path.exists(args["baseline"]) or args["baseline_missing"] == "fail":

@@ -91,6 +91,11 @@ options:
     description:
       - What the C(dicom.network.check_plan) filter returned for O(endpoints); each endpoint gets the checks the plan lists for it.
     type: dict
+  check_plan_from:
+    description:
+      - The name of a variable holding the plan instead of O(check_plan), read as it is (a plan of many thousand probes takes
+        seconds to template into the arguments).
+    type: str
   checks_from:
     description:
       - The names of variables holding the results of the plan's probes - registered C(dicom.network.dicom_echo) and
