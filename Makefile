@@ -1,10 +1,15 @@
 # dicom.network -- build and test harness.
 #
-#   make test         what CI runs: deps, sanity, units, integration, lint (stops at the first failure)
+#   make test         what CI runs: deps, sanity, units, integration, lint, changelog-lint, docs-lint,
+#                     package-test (stops at the first failure)
 #   make sanity       ansible-test sanity       (no tests/sanity/ignore-*.txt allowed)
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
 #   make lint         ansible-lint --profile production on roles/ and playbooks/
+#   make changelog-lint  antsibull-changelog lint; CHANGELOG.md is what changelogs/changelog.yaml generates
+#   make docs-lint    antsibull-docs lint-collection-docs, and the guides cover every option and outcome
+#   make package-test build the tarball, install it into a fresh path, smoke-test it; ansible-builder create
+#   make changelog    fold new changelog fragments into galaxy.yml's version, regenerate CHANGELOG.md
 #   make demo         loopback SCPs + playbooks/demo.yml (pacs_verify, dicom_audit); reports in demo-output/
 #   make deps         .venv, Debian packages, offline pip bootstrap for ansible-test
 #   make clean        remove .build/ and tests/output/ (make distclean also removes .venv/)
@@ -79,13 +84,14 @@ INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
 # What `make lint` lints (relative to the collection root).
 LINT_PATHS := roles playbooks
 
-.PHONY: help test deps venv system-deps offline-pip build-tree sanity units integration lint demo clean distclean
+.PHONY: help test deps venv system-deps offline-pip build-tree sanity units integration lint demo clean distclean \
+	changelog changelog-lint docs-lint package-test
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
+	@sed -n '2,15s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
 
-test: deps sanity units integration lint
-	@echo "make test: deps, sanity, units, integration and lint all passed"
+test: deps sanity units integration lint changelog-lint docs-lint package-test
+	@echo "make test: deps, sanity, units, integration, lint, changelog-lint, docs-lint and package-test all passed"
 
 deps: venv system-deps offline-pip
 
@@ -155,6 +161,51 @@ lint: venv build-tree
 	cmd='ANSIBLE_COLLECTIONS_PATH="$(BUILD_DIR)" "$(VENV)/bin/ansible-lint" --profile production $(LINT_PATHS)'; \
 	echo "cd $(COLLECTION_DIR) && $$cmd"; \
 	cd "$(COLLECTION_DIR)" && eval "$$cmd"
+
+# The changelog (changelogs/config.yaml): fragments stay in changelogs/fragments/ (keep_fragments),
+# `make changelog` adds the ones not yet recorded to the release of galaxy.yml's version in
+# changelogs/changelog.yaml (created the first time, its date kept afterwards) and regenerates
+# CHANGELOG.md. antsibull-changelog reads the plugins' short descriptions with ansible-doc.
+COLLECTION_VERSION = $(shell sed -n 's/^version: *//p' "$(ROOT)/galaxy.yml")
+ANTSIBULL_CHANGELOG = "$(VENV)/bin/antsibull-changelog"
+
+changelog: venv
+	cd "$(ROOT)" && $(ANTSIBULL_CHANGELOG) release --version "$(COLLECTION_VERSION)"
+
+# Fragments and changelog.yaml lint, and CHANGELOG.md must be exactly what changelog.yaml generates.
+# Fragments not yet in a release are listed (they are normal between releases), not failed.
+changelog-lint: venv
+	cd "$(ROOT)" && $(ANTSIBULL_CHANGELOG) lint
+	cd "$(ROOT)" && $(ANTSIBULL_CHANGELOG) lint-changelog-yaml changelogs/changelog.yaml
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cd "$(ROOT)" && $(ANTSIBULL_CHANGELOG) generate --output "$$tmp/CHANGELOG.md" --output-format md; \
+	if ! diff -u CHANGELOG.md "$$tmp/CHANGELOG.md"; then \
+	    echo "ERROR: CHANGELOG.md is not what changelogs/changelog.yaml generates: run make changelog" >&2; \
+	    exit 1; \
+	fi; \
+	unreleased=$$("$(VENV_PY)" -c 'import sys, yaml; known = {f for r in (yaml.safe_load(open("changelogs/changelog.yaml"))["releases"] or {}).values() for f in r.get("fragments", [])}; print(" ".join(sorted(a for a in sys.argv[1:] if a not in known)))' \
+	    $$(cd changelogs/fragments && ls *.yml *.yaml 2>/dev/null)); \
+	if [ -n "$$unreleased" ]; then \
+	    echo "changelog-lint: fragments not yet in CHANGELOG.md (make changelog adds them to $(COLLECTION_VERSION)): $$unreleased"; \
+	fi; \
+	echo "changelog-lint: passed"
+
+# antsibull-docs lint-collection-docs on the build tree (so ansible-doc finds the collection):
+# docs/docsite/ (extra-docs.yml, links.yml, rst/, with rstcheck and the references in it) and the
+# documentation of every plugin and role (schema, markup, references). Then tests/docs/check_docsite.py:
+# the guides still cover every module option, echoscu option, outcome and audit variable the code has.
+docs-lint: venv build-tree
+	cd "$(COLLECTION_DIR)" && ANSIBLE_COLLECTIONS_PATH="$(BUILD_DIR)" "$(VENV)/bin/antsibull-docs" lint-collection-docs \
+	    --plugin-docs --check-extra-docs-refs --validate-collection-refs all --disallow-unknown-collection-refs .
+	"$(VENV_PY)" "$(ROOT)/tests/docs/check_docsite.py" "$(COLLECTION_DIR)"
+
+# The collection as users get it (tests/package/package-test.sh): build the tarball, check what it
+# holds, install it into an empty collections path, run tests/package/smoke.yml and the shipped
+# playbooks from there against a storescp on loopback, ansible-doc every plugin and role, and
+# `ansible-builder create` the execution environment of tests/ee/ with the tarball.
+package-test: venv
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	"$(ROOT)/tests/package/package-test.sh" "$(VENV)/bin"
 
 # The main job, on loopback only and without root: starts the demo SCPs (hacking/demo_scp.py),
 # runs playbooks/demo.yml (pacs_verify, then dicom_audit twice around a simulated change), prints

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: dicom.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -106,8 +105,9 @@ def main():
           % (" --fork" if args.fork else "", scp.version, args.probes, args.repeat, args.hogs))
     print("%-11s %-4s %-7s %6s %9s %9s %9s %7s %6s" % ("concurrency", "hog", "source", "echoes", "median_ms", "p90_ms", "max_ms", "failed", "load"))
     for row in rows:
-        print("%-11d %-4s %-7s %6d %9.3f %9.3f %9.3f %7d %6.2f" % (row["concurrency"], "yes" if row["hog"] else "no", row["source"], row["n"],
-                                                                 row["median"], row["p90"], row["max"], row["failed"], row["load"]))
+        values = (row["concurrency"], "yes" if row["hog"] else "no", row["source"], row["n"],
+                  row["median"], row["p90"], row["max"], row["failed"], row["load"])
+        print("%-11d %-4s %-7s %6d %9.3f %9.3f %9.3f %7d %6.2f" % values)
     key = {(row["concurrency"], row["hog"], row["source"]): row for row in rows}
     print("\nRatios of medians:")
     for concurrency in (1, 256):

@@ -227,7 +227,7 @@ class _Probe:
             raise _Failure("tls_error", exc.reason, condition=exc.condition) from None
         finally:
             self.timing["tls_handshake"] = _ms(time.perf_counter() - started)
-        self.chan = _transport.StreamChannel(reader, writer, self.max_pdu)
+        self.chan = _transport.StreamChannel(reader, writer, self.max_pdu, self.sock)
 
     async def associate(self):
         req = self.req

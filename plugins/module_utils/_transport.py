@@ -129,11 +129,7 @@ class PlainChannel:
 
     async def _wait_readable(self, until):
         """Wait until the socket is readable or the loop time ``until`` (None: no bound) passes."""
-        if _QUICKACK is not None:
-            try:  # Linux leaves quick-ACK mode on its own; re-arm it or a delayed ACK costs 40 ms
-                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-            except OSError:
-                pass
+        quick_ack(self.sock)
         waiter = self.loop.create_future()
         fd = self.sock.fileno()
         self.loop.add_reader(fd, _wake, waiter)
@@ -213,6 +209,15 @@ class PlainChannel:
         self.sock.close()
 
 
+def quick_ack(sock):
+    """Re-arm TCP quick-ACK: Linux leaves that mode on its own, and a delayed ACK then costs 40 ms per exchange."""
+    if _QUICKACK is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+        except OSError:
+            pass
+
+
 def _wake(waiter):
     if not waiter.done():
         waiter.set_result(None)
@@ -223,8 +228,8 @@ class StreamChannel:
 
     timing_source = "user"
 
-    def __init__(self, reader, writer, max_pdata):
-        self.reader, self.writer, self.max_pdata = reader, writer, max_pdata
+    def __init__(self, reader, writer, max_pdata, sock):
+        self.reader, self.writer, self.max_pdata, self.sock = reader, writer, max_pdata, sock
         self.loop = asyncio.get_running_loop()
 
     @staticmethod
@@ -252,6 +257,7 @@ class StreamChannel:
             raise Closed(partial=started or bool(exc.partial)) from None
 
     async def read_pdu(self, first_by, done_by, idle):
+        quick_ack(self.sock)
         header = await self._read(6, first_by, done_by, idle)
         kind, length = check_header(header, self.max_pdata)
         body = await self._read(length, None, done_by, idle) if length else b""
