@@ -167,7 +167,9 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
                 for version in TLS_VERSIONS:
                     if version in offered:
                         # the question is the version alone: no certificate verification, every suite of the version
-                        add("tls_versions", entry, version, dict(base, tls_version=version, verify_peer_cert=False))
+                        probe = dict(base, tls_version=version, verify_peer_cert=False)
+                        probe.pop("ciphers", None)  # tls_version offers every suite of the version; extra ones cannot be added
+                        add("tls_versions", entry, version, probe)
                     else:
                         untested.setdefault(entry["name"], []).append(version)
                 if entry.get("plain_port"):

@@ -63,7 +63,8 @@ def findings_of(row):
 
 def test_plan_has_one_probe_list_per_kind_with_random_titles():
     entries = [{"name": "a", "host": "h1", "called_aet": "ARCHIVE", "repeat": 3},
-               {"name": "b", "host": "h2", "called_aet": "ORTHANC", "tls": True, "plain_port": 104, "checks": ["tls_versions"]}]
+               {"name": "b", "host": "h2", "called_aet": "ORTHANC", "tls": True, "plain_port": 104, "checks": ["tls_versions"],
+                "ciphers": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}]
     plan = _report_checks.plan(entries, ["called_aet_enforced", "calling_aet_enforced", "default_aet", "query"],
                                tls_available=("TLSv1.1", "TLSv1.2", "TLSv1.3"))
     assert plan["checks"] == {"a": ["called_aet_enforced", "calling_aet_enforced", "default_aet", "query"], "b": ["tls_versions"]}
@@ -75,8 +76,9 @@ def test_plan_has_one_probe_list_per_kind_with_random_titles():
     assert probes(plan, "query") == [{"host": "h1", "called_aet": "ARCHIVE", "query_model": "study", "name": "a~query~study"}]
     tls = probes(plan, "tls_versions")
     assert [probe.get("tls_version") for probe in tls] == ["TLSv1.1", "TLSv1.2", "TLSv1.3", None]
-    assert tls[-1] == {"host": "h2", "called_aet": "ORTHANC", "tls": False, "port": 104, "name": "b~tls_versions~plain"}
-    assert all(probe["verify_peer_cert"] is False for probe in tls[:3])
+    assert tls[-1] == {"host": "h2", "called_aet": "ORTHANC", "tls": False, "port": 104, "name": "b~tls_versions~plain",
+                       "ciphers": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}
+    assert all(probe["verify_peer_cert"] is False and "ciphers" not in probe for probe in tls[:3])
     assert plan["untested"] == {"b": ["TLSv1"]}
     assert [(job["kind"], job["module"]) for job in plan["jobs"]] == [
         ("called_aet_enforced", "dicom_echo"), ("calling_aet_enforced", "dicom_echo"), ("default_aet", "dicom_echo"),
