@@ -20,9 +20,7 @@ severity, a one-line explanation and a remedy (FINDINGS).
 
 from __future__ import annotations
 
-import secrets
-
-from ansible_collections.dicom.network.plugins.module_utils._find import MODELS
+from ansible_collections.dicom.network.plugins.module_utils._find import MODELS, random_title
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import CHECK_KEYS, ReportError, _check, _finish_row
 
 CHECKS = ("called_aet_enforced", "calling_aet_enforced", "default_aet", "query", "tls_versions", "implementation")
@@ -95,11 +93,6 @@ FINDINGS = {
 _UNREACHED = ("dns_error", "connection_refused", "connect_timeout", "acse_timeout", "invalid_input", "internal_error")
 
 
-def random_title():
-    """A random 15-character AE title no peer is configured with."""
-    return "DNX" + secrets.token_hex(6).upper()
-
-
 def endpoint_checks(entry, defaults):
     """The checks one endpoint asks for: its own ``checks`` list, else ``defaults``; names validated."""
     checks = entry.get("checks")
@@ -158,7 +151,7 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
             if "default_aet" in checks:
                 add("default_aet", entry, "control", dict(base, called_aet=random_title()))
                 for title in default_aets:
-                    if title != base.get("called_aet"):
+                    if title != base.get("called_aet", "ANY-SCP"):  # its own title is the echo's
                         add("default_aet", entry, title, dict(base, called_aet=title))
             if "query" in checks:
                 model = entry.get("query_model") or "study"
@@ -176,7 +169,8 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
                     add("tls_versions", entry, "plain", dict(base, tls=False, port=entry["plain_port"]))
         jobs += [{"probe_from": probe_from, "kind": kind, "module": PROBE_MODULES[kind], "endpoints": batch}
                  for kind, batch in probes.items() if batch]
-    return {"jobs": jobs, "index": index, "checks": wanted, "untested": untested, "skipped": sorted(skip & set(wanted))}
+    return {"jobs": jobs, "index": index, "checks": wanted, "untested": untested, "skipped": sorted(skip & set(wanted)),
+            "default_aets": list(default_aets)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +220,7 @@ def _ae_check(name, probe, title_key, finding_id):
     return _check(name, False, "not determined: %s" % _why(probe), "refused", probe.get("outcome")), []
 
 
-def _default_aet_check(probes, configured, echo, fail):
+def _default_aet_check(probes, configured, echo, fail, default_aets):
     control = probes.get("control")
     if control is None:
         return _check("default_aet", False, "not checked: no probe result came back", [], None), []
@@ -236,7 +230,7 @@ def _default_aet_check(probes, configured, echo, fail):
     if not _refusal(control):
         return _check("default_aet", False, "not determined: %s" % _why(control), [], None), []
     answered = [title for title, result in probes.items() if title != "control" and _established(result)]
-    if configured in DEFAULT_AETS and echo and _established(echo) and configured not in answered:
+    if configured in default_aets and echo and _established(echo) and configured not in answered:
         answered.insert(0, configured)
     if not answered:
         return _check("default_aet", True, "answers to none of the %d well-known default AE titles tried" % (len(probes) - 1),
@@ -373,7 +367,8 @@ def evaluate(rows, specs, check_plan, probe_results, fail_on_default_aet=False):
             elif check == "calling_aet_enforced":
                 entry, found = _ae_check(check, probes.get(check, {}).get("random"), "calling_aet", "calling_aet_not_enforced")
             elif check == "default_aet":
-                entry, found = _default_aet_check(probes.get(check, {}), row["endpoint"].get("called_aet"), echo, fail_on_default_aet)
+                entry, found = _default_aet_check(probes.get(check, {}), row["endpoint"].get("called_aet"), echo, fail_on_default_aet,
+                                                  (check_plan or {}).get("default_aets") or DEFAULT_AETS)
             elif check == "query":
                 entry, found = _query_check(next(iter(probes.get(check, {}).values()), None), echo)
             elif check == "tls_versions":

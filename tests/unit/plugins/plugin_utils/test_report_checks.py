@@ -174,6 +174,16 @@ def test_verdicts_on_real_peers(fleet):
     assert not checks_of(fail_on_default["endpoints"][2])["default_aet"]["passed"]
 
 
+def test_own_title_on_a_custom_default_list_is_a_finding(fleet):
+    entries = [{"name": "qr", "host": "127.0.0.1", "port": fleet["qr"].port, "called_aet": "QRSCP", "checks": ["default_aet"]}]
+    plan = _report_checks.plan(entries, default_aets=("QRSCP", "ANY-SCP"))
+    assert [probe["called_aet"] for probe in probes(plan, "default_aet")][1:] == ["ANY-SCP"]  # its own title is the echo's
+    report = _reports.build_audit_report(entries, echo(entries))
+    _report_checks.evaluate(report["endpoints"], {"qr": entries[0]}, plan, run_plan(plan))
+    row = report["endpoints"][0]
+    assert findings_of(row) == ["default_aet"] and row["findings"][0]["detail"] == {"titles": ["QRSCP"]}
+
+
 def test_unreachable_endpoint_leaves_checks_undetermined_without_findings():
     entries = [{"name": "down", "host": "127.0.0.1", "port": real._proc.free_port(), "called_aet": "X",
                 "checks": ["called_aet_enforced", "calling_aet_enforced", "default_aet", "query", "implementation"]}]
