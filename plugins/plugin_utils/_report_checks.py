@@ -221,23 +221,30 @@ def _ae_check(name, probe, title_key, finding_id):
 
 
 def _default_aet_check(probes, configured, echo, fail, default_aets):
+    """default_aet: the endpoint's own title when it is a default (the echo says it answers to it), and every
+    default title a probe was accepted with, provided the random control title was refused."""
     control = probes.get("control")
+    answered = [configured] if configured in default_aets and echo is not None and _established(echo) else []
+    tried = len(probes) - 1 if control is not None else 0
     if control is None:
-        return _check("default_aet", False, "not checked: no probe result came back", [], None), []
-    if _established(control):
-        return _check("default_aet", True, "not applicable: the endpoint accepts any called AE title, even a random one "
-                      "(see called_aet_enforced)", [], None), []
-    if not _refusal(control):
-        return _check("default_aet", False, "not determined: %s" % _why(control), [], None), []
-    answered = [title for title, result in probes.items() if title != "control" and _established(result)]
-    if configured in default_aets and echo and _established(echo) and configured not in answered:
-        answered.insert(0, configured)
+        note, determined = "no probe result came back", False
+    elif _established(control):
+        note, determined = "the endpoint accepts any called AE title, even a random one (see called_aet_enforced)", True
+    elif not _refusal(control):
+        note, determined = "the control probe with a random title: %s" % _why(control), False
+    else:
+        note, determined = None, True
+        answered += [title for title, result in probes.items() if title != "control" and _established(result) and title not in answered]
     if not answered:
-        return _check("default_aet", True, "answers to none of the %d well-known default AE titles tried" % (len(probes) - 1),
-                      [], []), []
+        if not determined:
+            return _check("default_aet", False, "not determined: %s" % note, [], None), []
+        if note:
+            return _check("default_aet", True, "not applicable: %s" % note, [], None), []
+        return _check("default_aet", True, "answers to none of the %d well-known default AE titles tried" % tried, [], []), []
     message = "answers to the well-known default AE title%s %s" % ("s" if len(answered) > 1 else "", ", ".join(answered))
     findings = [finding("default_aet", message, titles=answered)]
-    return _check("default_aet", not fail, message + ("" if fail else " (a finding, not a failure)"), [], answered), findings
+    text = message + ("" if fail else " (a finding, not a failure)") + ("; other titles: %s" % note if note else "")
+    return _check("default_aet", not fail, text, [], answered), findings
 
 
 def _query_check(probe, echo):

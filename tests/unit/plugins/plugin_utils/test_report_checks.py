@@ -139,9 +139,11 @@ def test_verdicts_on_real_peers(fleet):
 
     storescp = checks_of(rows["storescp"])  # storescp accepts any AE title in both roles
     assert not storescp["called_aet_enforced"]["passed"] and not storescp["calling_aet_enforced"]["passed"]
-    assert storescp["default_aet"]["passed"] and "not applicable" in storescp["default_aet"]["message"]
+    # its own title, STORESCP, is the product's default; the random control title tells that it accepts any other too
+    assert storescp["default_aet"]["passed"] and storescp["default_aet"]["actual"] == ["STORESCP"]
+    assert "accepts any called AE title" in storescp["default_aet"]["message"]
     assert not storescp["query"]["passed"] and "does not support" in storescp["query"]["message"]
-    assert findings_of(rows["storescp"]) == ["called_aet_not_enforced", "calling_aet_not_enforced", "query_not_supported"]
+    assert findings_of(rows["storescp"]) == ["called_aet_not_enforced", "calling_aet_not_enforced", "default_aet", "query_not_supported"]
 
     qr = checks_of(rows["qr"])  # dcmqrscp's AE table: both titles enforced, queries answered for ECHOSCU
     assert qr["called_aet_enforced"]["passed"] and qr["calling_aet_enforced"]["passed"] and qr["query"]["passed"]
@@ -157,6 +159,7 @@ def test_verdicts_on_real_peers(fleet):
 
     open_orthanc = checks_of(rows["orthanc_open"])  # DicomCheckCalledAet false; ECHOSCU not registered: C-FIND aborted
     assert not open_orthanc["called_aet_enforced"]["passed"] and "calling_aet_enforced" not in open_orthanc
+    assert open_orthanc["default_aet"]["passed"] and "not applicable" in open_orthanc["default_aet"]["message"]
     assert not open_orthanc["query"]["passed"] and "aborted" in open_orthanc["query"]["message"]
     assert findings_of(rows["orthanc_open"]) == ["called_aet_not_enforced", "query_refused"]
 
@@ -182,6 +185,19 @@ def test_own_title_on_a_custom_default_list_is_a_finding(fleet):
     _report_checks.evaluate(report["endpoints"], {"qr": entries[0]}, plan, run_plan(plan))
     row = report["endpoints"][0]
     assert findings_of(row) == ["default_aet"] and row["findings"][0]["detail"] == {"titles": ["QRSCP"]}
+
+
+def test_own_default_title_is_reported_when_the_control_probe_is_undetermined(fleet):
+    """An overloaded peer may time out on the control probe (seen with 1,000 endpoints on one Orthanc): its own
+    default title is still a finding, the other titles are said to be undetermined."""
+    entries = [{"name": "orthanc", "host": "127.0.0.1", "port": fleet["orthanc"].port, "called_aet": "ORTHANC", "checks": ["default_aet"]}]
+    plan = _report_checks.plan(entries)
+    probes(plan, "default_aet")[0]["port"] = real._proc.free_port()  # the control probe meets nothing
+    report = _reports.build_audit_report(entries, echo(entries))
+    _report_checks.evaluate(report["endpoints"], {"orthanc": entries[0]}, plan, run_plan(plan))
+    check = checks_of(report["endpoints"][0])["default_aet"]
+    assert check["passed"] and check["actual"] == ["ORTHANC"] and "other titles: the control probe" in check["message"]
+    assert findings_of(report["endpoints"][0]) == ["default_aet"]
 
 
 def test_unreachable_endpoint_leaves_checks_undetermined_without_findings():
