@@ -1,10 +1,11 @@
 # dicom.network -- build and test harness.
 #
 #   make test         what CI runs: deps, sanity, units, integration, lint, changelog-lint, docs-lint,
-#                     package-test (stops at the first failure)
+#                     package-test, then demo once (stops at the first failure)
 #   make sanity       ansible-test sanity       (no tests/sanity/ignore-*.txt allowed)
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
+#   make integration-2.16  the module and lookup integration targets on ansible-core 2.16 (.venv-2.16)
 #   make lint         ansible-lint --profile production on roles/ and playbooks/
 #   make changelog-lint  antsibull-changelog lint; CHANGELOG.md is what changelogs/changelog.yaml generates
 #   make docs-lint    antsibull-docs lint-collection-docs, and the guides cover every option and outcome
@@ -12,7 +13,7 @@
 #   make changelog    fold new changelog fragments into galaxy.yml's version, regenerate CHANGELOG.md
 #   make demo         loopback SCPs + playbooks/demo.yml (pacs_verify, dicom_audit); reports in demo-output/
 #   make deps         .venv, Debian packages, offline pip bootstrap for ansible-test
-#   make clean        remove .build/ and tests/output/ (make distclean also removes .venv/)
+#   make clean        remove .build/ and tests/output/ (make distclean also removes .venv/, .venv-2.16/)
 #
 # Works from a fresh Debian/Ubuntu machine with Python >= 3.11: everything it needs comes
 # from PyPI and the distribution's apt repositories (README.md, "Commands").
@@ -28,7 +29,7 @@ SHELL := /bin/bash
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 # ansible-test insists on running from .../ansible_collections/<namespace>/<name>
-# (ansible-notes c.1), but the repository root is the collection root: we test a copy,
+# (docs/dev/ansible-test-harness.md 1), but the repository root is the collection root: we test a copy,
 # kept in sync by hacking/sync-build-tree.py (git-visible files only, stale files removed).
 COLLECTION_NAMESPACE := dicom
 COLLECTION_NAME := network
@@ -48,7 +49,7 @@ PYTHON ?=
 
 # Put the venv (and the pyenv 3.11.7 build, if any) ahead of pyenv's shims: ansible-test
 # looks interpreters up on PATH, and a shim for a version pyenv has not selected exits 127
-# (ansible-notes c.8).  Other environment variables hardly matter: ansible-test strips
+# (docs/dev/ansible-test-harness.md 4).  Other environment variables hardly matter: ansible-test strips
 # them (c.7), so pip settings must live in pip.conf.
 PYENV_311_BIN := $(wildcard /root/.pyenv/versions/3.11.7/bin)
 export PATH := $(VENV)/bin$(if $(PYENV_311_BIN),:$(PYENV_311_BIN)):$(PATH)
@@ -74,10 +75,12 @@ INTEGRATION_ARGS ?=
 #   dcmtk, orthanc   the real DICOM peers the integration tests talk to
 #   openssh-client   ansible-test integration runs ssh-keygen ("FATAL: Required program
 #                    "ssh-keygen" not found." on minimal images)
+#   openssh-server   the dicom_echo_ssh target starts its own sshd on loopback (the package's
+#                    service is kept from starting, see hacking/install-system-deps.sh)
 # EXTRA_APT_PACKAGES (same format) is for what the integration tests need next,
 # e.g.  EXTRA_APT_PACKAGES := chromium:chromium
 SANITY_APT_PACKAGES := shellcheck:shellcheck
-INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen
+INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen openssh-server:/usr/sbin/sshd
 EXTRA_APT_PACKAGES ?= chromium:chromium
 INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
 
@@ -88,10 +91,11 @@ LINT_PATHS := roles playbooks
 	changelog changelog-lint docs-lint package-test
 
 help:
-	@sed -n '2,15s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
+	@sed -n '2,16s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
 
-test: deps sanity units integration lint changelog-lint docs-lint package-test
-	@echo "make test: deps, sanity, units, integration, lint, changelog-lint, docs-lint and package-test all passed"
+# The demo last: it is the main job a new user runs first, so a broken one must fail CI too.
+test: deps sanity units integration lint changelog-lint docs-lint package-test demo
+	@echo "make test: deps, sanity, units, integration, lint, changelog-lint, docs-lint, package-test and demo all passed"
 
 deps: venv system-deps offline-pip
 
@@ -111,7 +115,7 @@ system-deps:
 	@$(INSTALL_SYSTEM_DEPS) $(SANITY_APT_PACKAGES) $(INTEGRATION_APT_PACKAGES) $(EXTRA_APT_PACKAGES)
 
 # ansible-test bootstraps pip in each --venv virtualenv with a script downloaded from
-# ci-files.testing.ansible.com, which is unreachable here (ansible-notes c.6): install a
+# ci-files.testing.ansible.com, which is unreachable here (docs/dev/ansible-test-harness.md 2): install a
 # stand-in into ~/.ansible/test/cache.
 offline-pip:
 	@"$(ROOT)/hacking/ansible-test-offline-pip.sh"
@@ -147,6 +151,34 @@ integration: venv offline-pip build-tree
 	cmd='$(ANSIBLE_TEST) integration $(ANSIBLE_TEST_ARGS) $(INTEGRATION_ARGS)'; \
 	echo "cd $(COLLECTION_DIR) && $$cmd"; \
 	cd "$(COLLECTION_DIR)" && eval "$$cmd"
+
+# The oldest ansible-core that meta/runtime.yml admits (>= 2.16), in a virtualenv of its own beside
+# .venv's 2.19: its ansible-test runs the integration targets that put the module and the lookup
+# through Ansible's own value types (AnsibleUnicode on 2.16, tagged values on 2.19), no_log_secrets
+# included (both roles). Same Python as .venv: ansible-test 2.16 wants a controller Python <= 3.12,
+# and bootstraps pip 23.1.2 (offline-pip installs that stand-in too). Not part of `make test`.
+VENV_216 := $(ROOT)/.venv-2.16
+VENV_216_STAMP := $(VENV_216)/.installed
+ANSIBLE_CORE_216 := ansible-core>=2.16,<2.17
+INTEGRATION_216_TARGETS ?= dicom_echo dicom_echo_tls lookup_transfer_syntaxes no_log_secrets
+
+.PHONY: venv-2.16 integration-2.16
+venv-2.16: $(VENV_216_STAMP)
+
+$(VENV_216_STAMP): $(ROOT)/requirements.txt
+	@if [ ! -x "$(VENV_216)/bin/python" ]; then \
+	    py=$$(PYTHON="$(PYTHON)" "$(ROOT)/hacking/find-python.sh"); \
+	    echo "Creating $(VENV_216) with $$py ($$("$$py" --version 2>&1))"; \
+	    "$$py" -m venv "$(VENV_216)"; \
+	fi
+	"$(VENV_216)/bin/python" -m pip install --quiet --disable-pip-version-check "$(ANSIBLE_CORE_216)" -r "$(ROOT)/requirements.txt"
+	@touch "$@"
+
+integration-2.16: venv venv-2.16 offline-pip build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	@"$(VENV_216)/bin/ansible-test" --version
+	cd "$(COLLECTION_DIR)" && PATH="$(VENV_216)/bin:$$PATH" "$(VENV_216)/bin/ansible-test" integration $(ANSIBLE_TEST_ARGS) \
+	    $(INTEGRATION_ARGS) $(INTEGRATION_216_TARGETS)
 
 # ansible-lint, production profile (config: .ansible-lint), on roles/ and playbooks/ of the
 # same copy ansible-test uses.  ANSIBLE_COLLECTIONS_PATH points at that copy so the
@@ -217,13 +249,36 @@ clean:
 	rm -rf "$(BUILD_DIR)" "$(ROOT)/tests/output"
 
 distclean: clean
-	rm -rf "$(VENV)"
+	rm -rf "$(VENV)" "$(VENV_216)"
 
-# make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): engine vs DCMTK echoscu and
-# Ansible task times against storescp, Orthanc and the asyncio SCP of tests/peers/, all started
-# on loopback by the script itself.  Prints one table, writes bench/results/latest.json
-# (git-ignored); about 1.5 minutes, bounded to 5.  Not a test: it fails only if a measurement
-# could not be taken, never on a missed target.  BENCH_ARGS='--quick' halves the repetitions.
+# make fuzz: the differential fuzzer of tests/fuzz/ (docs/dev/fuzzing.md): a fake SCP plays generated and mutated
+# answers to the engine and to DCMTK's echoscu at once; it fails if we report success where echoscu does not.
+#   make fuzz                                   400 cases: seed 1 and a random seed (printed)
+#   make fuzz FUZZ_ARGS='--cases 100000'        the long run (about 10 cases/s on 2 busy cores)
+#   make fuzz FUZZ_ARGS='--replay SEED:INDEX'   one case in detail: its bytes, both transcripts
+# The short run is also part of `make integration` (target fuzz_differential).
+FUZZ_ARGS ?=
+.PHONY: fuzz
+fuzz: venv build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	cd "$(COLLECTION_DIR)" && PYTHONPATH="$(BUILD_DIR)" "$(VENV_PY)" -m ansible_collections.dicom.network.tests.fuzz $(FUZZ_ARGS)
+
+# make hostile-load: tests/load/hostile_batch.py with 2,000 healthy Orthanc endpoints and the hostile ones in one
+# dicom_echo batch (three module runs, several minutes); `make integration` runs it with 200 (target hostile_batch).
+#   make hostile-load LOAD_ARGS='--healthy 5000 --json load.json'
+LOAD_ARGS ?= --healthy 2000
+.PHONY: hostile-load
+hostile-load: venv build-tree
+	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
+	cd "$(COLLECTION_DIR)" && PYTHONPATH="$(BUILD_DIR)" "$(VENV_PY)" -m ansible_collections.dicom.network.tests.load.hostile_batch $(LOAD_ARGS)
+
+# make bench: the benchmarks of bench/run.py (README.md, "Benchmarks"): the module with its default
+# options and the engine alone vs DCMTK echoscu, ansible.builtin.ping and per-host command: echoscu,
+# against storescp, Orthanc and the asyncio SCP of tests/peers/, all started on loopback by the
+# script itself.  Prints one table with the load average of every step, writes
+# bench/results/latest.json (git-ignored); 6 to 12 minutes on 2 shared cores, optional repetitions
+# skipped past --budget (600 s).  Not a test: it fails only if a measurement could not be taken,
+# never on a missed target.  BENCH_ARGS='--quick' takes fewer repetitions.
 BENCH_ARGS ?=
 .PHONY: bench
 bench: venv

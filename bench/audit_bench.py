@@ -62,11 +62,15 @@ ECHOSCU_PLAY = """---
 """
 
 
+class BenchError(RuntimeError):
+    """A measurement could not be taken; the text says which and why."""
+
+
 def echoscu_path():
     for candidate in ("/usr/bin/echoscu", shutil.which("echoscu")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    raise SystemExit("audit_bench: echoscu not found (Debian package dcmtk)")
+    raise BenchError("audit_bench: echoscu not found (Debian package dcmtk)")
 
 
 def run(argv, env, cwd, log):
@@ -77,7 +81,7 @@ def run(argv, env, cwd, log):
     if code != 0:
         with open(log, encoding="utf-8") as handle:
             tail = handle.read()[-3000:]
-        raise SystemExit("audit_bench: %s failed (exit %d), log %s:\n%s" % (" ".join(argv[:3]), code, log, tail))
+        raise BenchError("audit_bench: %s failed (exit %d), log %s:\n%s" % (" ".join(argv[:3]), code, log, tail))
     return elapsed
 
 
@@ -107,7 +111,7 @@ class DemoPeer:
         deadline = time.monotonic() + 30
         while not os.path.exists(ready):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("audit_bench: the demo SCP did not start (see %s/scp.log)" % self.work)
+                raise BenchError("audit_bench: the demo SCP did not start (see %s/scp.log)" % self.work)
             time.sleep(0.05)
 
     def stop(self):
@@ -133,41 +137,52 @@ class OrthancPeer:
         self.peer.stop(grace=0)
 
 
-def bench_peer(peer, args, env, echoscu):
-    inventory = os.path.join(peer.work, "audit-inventory.json")
-    write_inventory(inventory, peer.hosts)
+def audit_runs(hosts, work, env, repeat):
+    """Wall seconds of `repeat` whole `ansible-playbook dicom.network.audit` runs over ``hosts`` (the role's defaults)."""
+    inventory = os.path.join(work, "audit-inventory.json")
+    write_inventory(inventory, hosts)
     audits = []
-    for number in range(args.repeat):
-        reports = os.path.join(peer.work, "reports")
+    for number in range(repeat):
+        reports = os.path.join(work, "reports")
         audits.append(run([PLAYBOOK, "-i", inventory, "dicom.network.audit", "-e", "dicom_audit_report_dir=" + reports],
-                          env, peer.work, os.path.join(peer.work, "audit-%d.log" % number)))
+                          env, work, os.path.join(work, "audit-%d.log" % number)))
         with open(os.path.join(reports, "dicom_audit.json"), encoding="utf-8") as handle:
             summary = json.load(handle)["summary"]
-        if summary["endpoints"] != len(peer.hosts) or summary["failed"]:
-            raise SystemExit("audit_bench: the audit of %s found %s" % (peer.name, summary))
+        if summary["endpoints"] != len(hosts) or summary["failed"]:
+            raise BenchError("audit_bench: the audit of %d hosts found %s" % (len(hosts), summary))
+    return audits
+
+
+def per_host_runs(hosts, work, env, echoscu, style, samples, total):
+    """The per-host `command: echoscu` way (``style`` play or loop) on two samples of ``hosts``, extrapolated to ``total``."""
+    play = os.path.join(work, "echoscu-%s.yml" % style)
+    with open(play, "w", encoding="utf-8") as handle:
+        handle.write({"play": ECHOSCU_PLAY, "loop": ECHOSCU_LOOP}[style])
+    names = list(hosts)
+    times = {}
+    for size in samples:
+        sample = os.path.join(work, "sample-%d.json" % size)
+        write_inventory(sample, {name: hosts[name] for name in names[:size]}, group="sample")
+        times[size] = run([PLAYBOOK, "-i", sample, play, "-e", "echoscu=" + echoscu], env, work,
+                          os.path.join(work, "echoscu-%s-%d.log" % (style, size)))
+    small, big = samples
+    per_host = max((times[big] - times[small]) / (big - small), 1e-9)
+    fixed = times[small] - small * per_host
+    return {"samples_s": {str(size): round(value, 3) for size, value in times.items()}, "per_host_s": round(per_host, 4),
+            "fixed_s": round(fixed, 3), "extrapolated_s": round(fixed + total * per_host, 1),
+            "endpoints_per_s": round(1 / per_host, 2)}
+
+
+def bench_peer(peer, args, env, echoscu):
+    audits = audit_runs(peer.hosts, peer.work, env, args.repeat)
     audit = statistics.median(audits)
     result = {"peer": peer.name, "peer_description": peer.description, "hosts": args.hosts,
               "audit_runs_s": [round(value, 3) for value in audits], "audit_median_s": round(audit, 3),
               "audit_endpoints_per_s": round(args.hosts / audit, 1), "per_host": {}}
-    names = list(peer.hosts)
-    for style, text in (("play", ECHOSCU_PLAY), ("loop", ECHOSCU_LOOP)):
-        play = os.path.join(peer.work, "echoscu-%s.yml" % style)
-        with open(play, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        times = {}
-        for size in args.samples:
-            sample = os.path.join(peer.work, "sample-%d.json" % size)
-            write_inventory(sample, {name: peer.hosts[name] for name in names[:size]}, group="sample")
-            times[size] = run([PLAYBOOK, "-i", sample, play, "-e", "echoscu=" + echoscu], env, peer.work,
-                              os.path.join(peer.work, "echoscu-%s-%d.log" % (style, size)))
-        small, big = args.samples
-        per_host = max((times[big] - times[small]) / (big - small), 1e-9)
-        fixed = times[small] - small * per_host
-        extrapolated = fixed + args.hosts * per_host
-        result["per_host"][style] = {
-            "samples_s": {str(size): round(value, 3) for size, value in times.items()},
-            "per_host_s": round(per_host, 4), "fixed_s": round(fixed, 3), "extrapolated_s": round(extrapolated, 1),
-            "endpoints_per_s": round(1 / per_host, 2), "ratio": round(extrapolated / audit, 1)}
+    for style in ("play", "loop"):
+        data = per_host_runs(peer.hosts, peer.work, env, echoscu, style, args.samples, args.hosts)
+        data["ratio"] = round(data["extrapolated_s"] / audit, 1)
+        result["per_host"][style] = data
     return result
 
 
@@ -184,6 +199,13 @@ def main(argv=None):
         parser.error("--samples takes two different sizes, e.g. 10,30")
     if not os.access(PLAYBOOK, os.X_OK):
         raise SystemExit("audit_bench: run it with the virtualenv's python (%s has no ansible-playbook)" % BIN)
+    try:
+        return measure(args)
+    except BenchError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def measure(args):
     echoscu = echoscu_path()
     work = tempfile.mkdtemp(prefix="dicom-audit-bench-")
     collections = os.path.join(work, "collections", "ansible_collections", "dicom")

@@ -3,10 +3,10 @@
 #
 # Why: for every virtual environment it creates, ansible-test bootstraps pip by running a
 # "get-pip" script that it downloads from ci-files.testing.ansible.com and caches as
-# ~/.ansible/test/cache/get_pip_<version>.py (24_2 for ansible-core 2.19, 25_2 for
-# 2.20 - 2.22).  That host is not reachable here, so ansible-test fails with
+# ~/.ansible/test/cache/get_pip_<version>.py (23_1_2 for ansible-core 2.16, 24_2 for 2.19,
+# 25_2 for 2.20 - 2.22).  That host is not reachable here, so ansible-test fails with
 #   "Download failed: ... FATAL: Python 3.11 at .../python does not have pip available."
-# (ansible-notes c.6).  We put a small stand-in at the cache paths instead.  It
+# (docs/dev/ansible-test-harness.md 2).  We put a small stand-in at the cache paths instead.  It
 #   * bootstraps pip from the wheel bundled with CPython (ensurepip, no network),
 #   * restores the pip configuration that ensurepip disables (it exports
 #     PIP_CONFIG_FILE=/dev/null; without pip.conf the CA bundle / index settings are lost
@@ -24,7 +24,7 @@ home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 CACHE_DIR="$home/.ansible/test/cache"
 MARKER="# dicom.network offline get-pip stand-in v2"
 # One file per pip version that the supported ansible-core releases bootstrap.
-VERSIONS=(24_2 25_2)
+VERSIONS=(23_1_2 24_2 25_2)
 
 mkdir -p "$CACHE_DIR"
 

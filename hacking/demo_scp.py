@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import ipaddress
 import json
 import os
@@ -117,6 +118,120 @@ def parse_command(data):
     return out
 
 
+class Association(asyncio.Protocol):
+    """One association, driven by data_received: no task, coroutine or timeout wrapper per PDU.
+
+    The SCP shares the CPU with the probes it answers (make demo runs everything on one machine, often
+    two cores): every millisecond it spends per PDU is a millisecond an echo waits, and that wait is what
+    the audit's latency comparison would have to tell apart from a real change.
+    """
+
+    def __init__(self, listener):
+        self.listener = listener
+        self.transport = None
+        self.buffer = bytearray()
+        self.established = False
+        self.accepted = {}
+        self.fragments = {}
+        self.idle = None
+        self.queue = collections.deque()  # (due, bytes, close after) behind a delayed reply, in order
+        self.timer = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.listener.associations += 1
+        self.idle = asyncio.get_running_loop().call_later(IDLE_TIMEOUT, transport.abort)
+
+    def connection_lost(self, exc):
+        for handle in (self.idle, self.timer):
+            if handle is not None:
+                handle.cancel()
+
+    def data_received(self, data):
+        self.buffer += data
+        try:
+            while len(self.buffer) >= 6 and not self.transport.is_closing():
+                kind, _reserved, length = struct.unpack_from(">BBI", self.buffer)
+                if length > MAX_PDU:
+                    raise ValueError("PDU too long")
+                if len(self.buffer) < 6 + length:
+                    break
+                body = bytes(self.buffer[6:6 + length])
+                del self.buffer[:6 + length]
+                self.pdu(kind, body)
+        except (ValueError, struct.error, IndexError, UnicodeError):
+            self.transport.abort()
+            return
+        self.idle.cancel()
+        self.idle = asyncio.get_running_loop().call_later(IDLE_TIMEOUT, self.transport.abort)
+
+    def send(self, data, delay=0.0, close=False):
+        """Write now, or ``delay`` seconds from now; never ahead of a reply still held back."""
+        if not delay and not self.queue:
+            self.transport.write(data)
+            if close:
+                self.transport.close()
+            return
+        loop = asyncio.get_running_loop()
+        self.queue.append((loop.time() + delay, data, close))
+        if self.timer is None:
+            self.timer = loop.call_at(self.queue[0][0], self.flush)
+
+    def flush(self):
+        loop = asyncio.get_running_loop()
+        self.timer = None
+        while self.queue and self.queue[0][0] <= loop.time():
+            _due, data, close = self.queue.popleft()
+            if not self.transport.is_closing():
+                self.transport.write(data)
+                if close:
+                    self.transport.close()
+        if self.queue:
+            self.timer = loop.call_at(max(self.queue[0][0], loop.time()), self.flush)
+
+    def pdu(self, kind, body):
+        settings = self.listener.settings
+        if not self.established:
+            if kind != 0x01:
+                self.transport.close()
+                return
+            called, _calling, contexts = parse_associate_rq(body)
+            wanted = settings["ae_title"]
+            if wanted and called != wanted:
+                self.send(_pdu(0x03, struct.pack(">BBBB", 0, 1, 1, 7)), close=True)  # rejected-permanent, service user, called AE unknown
+                return
+            answers = []
+            for context_id, abstract, syntaxes in contexts:
+                if abstract != VERIFICATION:
+                    answers.append((context_id, 3, syntaxes[0] if syntaxes else DEFAULT_SYNTAXES[0]))
+                    continue
+                choice = next((uid for uid in settings["transfer_syntaxes"] if uid in syntaxes), None)
+                answers.append((context_id, 0 if choice else 4, choice or (syntaxes[0] if syntaxes else DEFAULT_SYNTAXES[0])))
+                if choice:
+                    self.accepted[context_id] = choice
+            self.established = True
+            self.send(associate_ac(body[4:20], body[20:36], answers))
+        elif kind == 0x04:
+            pos = 0
+            while pos + 6 <= len(body):
+                length, context_id, control = struct.unpack_from(">IBB", body, pos)
+                self.fragments.setdefault(context_id, bytearray()).extend(body[pos + 6:pos + 4 + length])
+                pos += 4 + length
+                if control & 0x01 and control & 0x02:  # last fragment of a command
+                    command = parse_command(bytes(self.fragments.pop(context_id)))
+                    field = struct.unpack("<H", command.get((0, 0x0100), b"\0\0")[:2])[0]
+                    message_id = struct.unpack("<H", command.get((0, 0x0110), b"\0\0")[:2])[0]
+                    if field == 0x0030 and context_id in self.accepted:
+                        self.send(echo_rsp(context_id, message_id), delay=settings["delay_ms"] / 1000.0)
+                    else:
+                        self.send(_pdu(0x07, b"\0\0\x02\x02"), close=True)  # A-ABORT, provider, unexpected PDU
+                        return
+        elif kind == 0x05:
+            self.send(_pdu(0x06, b"\0\0\0\0"), close=True)
+        else:  # A-ABORT or anything unexpected ends the association
+            self.transport.close()
+
+
 class Listener:
     def __init__(self, spec):
         self.address = spec.get("address", "127.0.0.1")
@@ -131,10 +246,10 @@ class Listener:
 
     async def apply(self):
         if self.settings["state"] == "up" and self.server is None:
-            self.server = await asyncio.start_server(self.handle, self.address, self.port, reuse_address=True, backlog=1024)
+            loop = asyncio.get_running_loop()
+            self.server = await loop.create_server(lambda: Association(self), self.address, self.port, reuse_address=True, backlog=1024)
         elif self.settings["state"] != "up" and self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
             self.server = None
 
     async def change(self):
@@ -142,68 +257,6 @@ class Listener:
             self.settings.update(self.after)
             self.after = {}
             await self.apply()
-
-    async def read_pdu(self, reader):
-        header = await asyncio.wait_for(reader.readexactly(6), IDLE_TIMEOUT)
-        kind, _reserved, length = struct.unpack(">BBI", header)
-        if length > MAX_PDU:
-            raise ValueError("PDU too long")
-        return kind, await asyncio.wait_for(reader.readexactly(length), IDLE_TIMEOUT)
-
-    async def handle(self, reader, writer):
-        self.associations += 1
-        try:
-            kind, body = await self.read_pdu(reader)
-            if kind != 0x01:
-                return
-            called, _calling, contexts = parse_associate_rq(body)
-            wanted = self.settings["ae_title"]
-            if wanted and called != wanted:
-                writer.write(_pdu(0x03, struct.pack(">BBBB", 0, 1, 1, 7)))  # rejected-permanent, service user, called AE unknown
-                await writer.drain()
-                return
-            answers, accepted = [], {}
-            for context_id, abstract, syntaxes in contexts:
-                if abstract != VERIFICATION:
-                    answers.append((context_id, 3, syntaxes[0] if syntaxes else DEFAULT_SYNTAXES[0]))
-                    continue
-                choice = next((uid for uid in self.settings["transfer_syntaxes"] if uid in syntaxes), None)
-                answers.append((context_id, 0 if choice else 4, choice or (syntaxes[0] if syntaxes else DEFAULT_SYNTAXES[0])))
-                if choice:
-                    accepted[context_id] = choice
-            writer.write(associate_ac(body[4:20], body[20:36], answers))
-            await writer.drain()
-            fragments = {}
-            while True:
-                kind, body = await self.read_pdu(reader)
-                if kind == 0x04:
-                    pos = 0
-                    while pos + 6 <= len(body):
-                        length, context_id, control = struct.unpack(">IBB", body[pos:pos + 6])
-                        fragments.setdefault(context_id, bytearray()).extend(body[pos + 6:pos + 4 + length])
-                        pos += 4 + length
-                        if control & 0x01 and control & 0x02:  # last fragment of a command
-                            command = parse_command(bytes(fragments.pop(context_id)))
-                            field = struct.unpack("<H", command.get((0, 0x0100), b"\0\0")[:2])[0]
-                            message_id = struct.unpack("<H", command.get((0, 0x0110), b"\0\0")[:2])[0]
-                            if field == 0x0030 and context_id in accepted:
-                                if self.settings["delay_ms"]:
-                                    await asyncio.sleep(self.settings["delay_ms"] / 1000.0)
-                                writer.write(echo_rsp(context_id, message_id))
-                                await writer.drain()
-                            else:
-                                writer.write(_pdu(0x07, b"\0\0\x02\x02"))  # A-ABORT, provider, unexpected PDU
-                                return
-                elif kind == 0x05:
-                    writer.write(_pdu(0x06, b"\0\0\0\0"))
-                    await writer.drain()
-                    return
-                else:  # A-ABORT or anything unexpected ends the association
-                    return
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError, ValueError, struct.error):
-            return
-        finally:
-            writer.close()
 
 
 async def serve(listeners, args):

@@ -7,7 +7,7 @@
 #   3. python3.11, then python3 from PATH.
 # pyenv shims are resolved to the real interpreter (sys.executable), so the venv and
 # ansible-test never go through a shim (shims exit 127 for versions pyenv has not
-# selected; see ansible-notes c.8).
+# selected; see docs/dev/ansible-test-harness.md 4).
 set -euo pipefail
 
 MIN_MAJOR=3

@@ -1,7 +1,7 @@
 """Mirror the checkout into .build/ansible_collections/<namespace>/<name> for ansible-test.
 
 Why: ansible-test only works when the collection sits at
-``.../ansible_collections/<namespace>/<name>`` (ansible-notes c.1), and the repository
+``.../ansible_collections/<namespace>/<name>`` (docs/dev/ansible-test-harness.md 1), and the repository
 root is the collection root.  Instead of asking everyone to clone at that depth we copy
 the tree there and run ansible-test in the copy.
 
@@ -15,7 +15,7 @@ The copy is made a git repository of its own (``git init``, no commits).  ansibl
 looks for ``.git`` walking *up* from the collection root; without one in the copy it
 would find this checkout's ``.git``, in which ``.build/`` is ignored, and would see an
 empty collection.  With it, ansible-test lists files with the same git rules as above
-(the copied .gitignore keeps tests/output out of sanity, ansible-notes c.9).
+(the copied .gitignore keeps tests/output out of sanity, docs/dev/ansible-test-harness.md 5).
 
 Stale files (deleted or renamed in the checkout) are removed from the copy; ansible-test's
 own output (tests/output) and the copy's .git are kept between runs, which keeps warm
@@ -143,7 +143,7 @@ def main() -> int:
         subprocess.run(["git", "init", "-q", dest], check=True)
     if os.path.isdir(os.path.join(dest, ".git")):
         # Belt and braces: keep ansible-test's output out of its own file list even if
-        # the project's .gitignore ever loses the entry (ansible-notes c.9).
+        # the project's .gitignore ever loses the entry (docs/dev/ansible-test-harness.md 5).
         with open(os.path.join(dest, ".git", "info", "exclude"), "w", encoding="utf-8") as fh:
             fh.write("tests/output/\n__pycache__/\n*.pyc\n.ansible/\n")
 

@@ -34,7 +34,8 @@ ARGUMENT_SPEC = {
     "baseline": {"type": "path"},
     "baseline_missing": {"type": "str", "default": "warn", "choices": ["fail", "warn", "ignore"]},
     "latency_threshold_ms": {"type": "float", "default": 20.0},
-    "latency_threshold_pct": {"type": "float", "default": 50.0},
+    "latency_threshold_pct": {"type": "float", "default": 25.0},
+    "latency_noise_factor": {"type": "float", "default": 3.0},
     "dest": {"type": "path", "required": True},
     "basename": {"type": "str"},
     "formats": {"type": "list", "elements": "str", "default": list(_reports.FORMATS), "choices": list(_reports.FORMATS)},
@@ -125,7 +126,7 @@ class ActionModule(ActionBase):
                 if os.path.exists(args["baseline"]) or args["baseline_missing"] == "fail":
                     baseline = _report_diff.load_baseline(args["baseline"])
                     _report_diff.compare_baseline(report, baseline, args["latency_threshold_ms"], args["latency_threshold_pct"],
-                                                  source=os.path.abspath(args["baseline"]))
+                                                  source=os.path.abspath(args["baseline"]), noise_factor=args["latency_noise_factor"])
                 elif args["baseline_missing"] == "warn":
                     display.warning("baseline %s does not exist (yet): reporting without comparison" % args["baseline"])
             files = _report_files.write_reports(report, args["dest"], args["basename"] or args["kind"], args["formats"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.dicom.network.plugins.module_utils._request import ENDPOINT_KEYS
+from ansible_collections.dicom.network.plugins.module_utils._request import ENDPOINT_KEYS, SECRET_KEYS, kind_of
 from ansible_collections.dicom.network.plugins.plugin_utils import _report_checks, _report_inputs, _reports
 
 # Host variables dicom_<name> that configure the checks of an inventory endpoint (inventory_endpoints, with_checks).
@@ -33,7 +33,7 @@ def _offered(versions):
 
 def check_plan(entries, checks=None, defaults=None, default_aets=None, tls_versions=None, skip=None):
     if not isinstance(entries, (list, dict)):
-        raise AnsibleFilterError("check_plan expects a list of endpoint dicts or {probe host: list}, got %s" % type(entries).__name__)
+        raise AnsibleFilterError("check_plan expects a list of endpoint dicts or {probe host: list}, got %s" % kind_of(entries))
     if tls_versions is not None and not isinstance(tls_versions, (list, dict)):
         raise AnsibleFilterError("check_plan: tls_versions must be a list of TLS version names or {probe host: list}, got %r" % (tls_versions,))
     try:
@@ -53,15 +53,19 @@ def check_plan(entries, checks=None, defaults=None, default_aets=None, tls_versi
 
 def echo_retryable(results):
     if not isinstance(results, list):
-        raise AnsibleFilterError("echo_retryable expects the results list of a batched dicom_echo task, got %s" % type(results).__name__)
+        raise AnsibleFilterError("echo_retryable expects the results list of a batched dicom_echo task, got %s" % kind_of(results))
     return _report_inputs.echo_retryable(results)
 
 
-def inventory_endpoints(hostvars, hosts, defaults=None, probe_from="localhost", with_checks=False):
+def inventory_endpoints(hostvars, hosts, defaults=None, probe_from="localhost", secrets=True, with_checks=False):
     if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("inventory_endpoints expects a list of inventory host names, got %s" % type(hosts).__name__)
+        raise AnsibleFilterError("inventory_endpoints expects a list of inventory host names, got %s" % kind_of(hosts))
+    names = sorted(ENDPOINT_KEYS)
+    if not secrets:
+        names = [name for name in names if name not in SECRET_KEYS]
+        defaults = {key: value for key, value in (defaults or {}).items() if key not in SECRET_KEYS}
     try:
-        return _report_inputs.inventory_endpoints(hostvars, hosts, sorted(ENDPOINT_KEYS), defaults, probe_default=probe_from,
+        return _report_inputs.inventory_endpoints(hostvars, hosts, names, defaults, probe_default=probe_from,
                                                   extra_names=_CHECK_VARIABLES if with_checks else ())
     except KeyError as exc:
         raise AnsibleFilterError("inventory_endpoints: %s is not an inventory host" % to_native(exc)) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import NAME_STYLES, resolve_uid, uid_label
-from ansible_collections.dicom.network.plugins.module_utils._request import RequestError
+from ansible_collections.dicom.network.plugins.module_utils._request import RequestError, kind_of
 
 
 def _each(value, convert, filter_name):
@@ -18,7 +18,7 @@ def _each(value, convert, filter_name):
     if value is None:
         return None
     if not isinstance(value, str):
-        raise AnsibleFilterError("%s expects a string or a list of strings, got %s" % (filter_name, type(value).__name__))
+        raise AnsibleFilterError("%s expects a string or a list of strings, got %s" % (filter_name, kind_of(value)))
     return convert(value)
 
 

@@ -5,7 +5,7 @@
 """The C-ECHO engine: an asyncio DICOM Upper Layer requestor with a hard deadline on every phase.
 
 Private to this collection; no Ansible imports. probe() takes one validated EchoRequest and returns
-one JSON-safe result dict (collection.md 2.3); probe_all() runs many in one event loop, results in
+one JSON-safe result dict (the module's RETURN documentation); probe_all() runs many in one event loop, results in
 input order. Network outcomes are results, never exceptions. A request with a ``query`` sends one
 C-FIND in place of the C-ECHOs (dicom_find, docs/dev/checks.md); _find.py says what it asks and
 what the answers mean.
@@ -316,7 +316,7 @@ class _Probe:
                 text = ECHO_STATUS_TEXTS.get(status, "Unknown Status: 0x%x" % status)
                 self.echoes.append({"message_id": message_id, "status": status, "status_text": text, "rtt_ms": _ns_ms(rtt_ns)})
                 self.log.add("info", "Received Echo Response (%s)" % ("Success" if status == 0 else "Unknown Status: 0x%x" % status))
-                if status != 0:  # echoscu carries on and exits 0; we stop here, then release (collection.md 2.2)
+                if status != 0:  # echoscu carries on and exits 0; we stop here, then release (docs/dev/echoscu-behaviour.md 2)
                     return _Failure("echo_status", "C-ECHO %d returned status 0x%04X (%s)" % (message_id, status, text), exit_code=0)
             return None
         finally:
@@ -332,7 +332,7 @@ class _Probe:
         what = {"first": "no C-ECHO-RSP arrived within socket_timeout (%ss)" % req.socket_timeout,
                 "idle": "the peer stopped in the middle of the C-ECHO-RSP for socket_timeout (%ss)" % req.socket_timeout,
                 "done": "the C-ECHO-RSP was not complete %ss after its deadline" % (req.socket_timeout or req.acse_timeout)}[exc.which]
-        if non_blocking:  # the read of a started PDU failed: echoscu exits 70
+        if non_blocking or exc.in_body:  # the read of a started PDU failed (blocking: one whose header had come): exit 70
             self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
             return _Failure("dimse_timeout", what, exit_code=70, condition="0006:020d DIMSE Failed to receive message")
         # echoscu reads in blocking mode here: the socket timeout looks like a peer abort, exit 0
@@ -363,9 +363,13 @@ class _Probe:
                 self.log.add("error", "%s Failed: 0006:0319 DUL Peer Requested Release" % verb)
                 self.log.add("fatal", "Protocol Error: Peer requested release (Aborting)")
                 raise _Failure("protocol_error", "peer requested release instead of answering %s" % what, exit_code=70)
-            else:
+            else:  # DCMTK's state machine aborts on its own (AA-8), so echoscu's A-ABORT then fails: exit 1, not 70
                 name = _pdu.RESPONSE_NAMES[_pdu.C_ECHO_RSP_COMMAND if verb == "Echo" else _pdu.C_FIND_RSP_COMMAND]
-                raise _pdu.ProtocolError("Unexpected PDU type: %s while waiting for the %s" % (_pdu.PDU_TYPES[kind], name))
+                self.log.add("error", "%s Failed: 0006:020d DIMSE Failed to receive message" % verb)
+                self.log.add("info", "Aborting Association")
+                self.abort()
+                raise _Failure("protocol_error", "Unexpected PDU type: %s while waiting for the %s" % (_pdu.PDU_TYPES[kind], name),
+                               exit_code=1, condition="0006:020d DIMSE Failed to receive message")
 
     async def _one_echo(self, message_id, context_id):
         """(status, round trip in ns) of one C-ECHO; the round trip ends at the arrival of the response's last PDU."""
@@ -463,7 +467,7 @@ class _Probe:
         arrived = None
         try:
             while True:
-                try:  # every PDU until the RP counts against the RP's own bounds: late P-DATA cannot hold us
+                try:  # bounded as one message: the RP must begin within acse_timeout
                     kind, raw, arrived = await self.read_pdu(first_by, done_by)
                 except _transport.Timeout:
                     raise _Failure("release_failed", "no A-RELEASE-RP within acse_timeout (%ss)" % req.acse_timeout,
@@ -471,6 +475,8 @@ class _Probe:
                 except _transport.Closed:
                     raise _Failure("release_failed", "peer closed the connection without an A-RELEASE-RP",
                                    condition="0006:0317 Peer aborted Association (or never connected)") from None
+                except _pdu.ProtocolError as exc:  # an unknown PDU type, say: echoscu's release fails, exit 1
+                    raise _Failure("release_failed", str(exc), condition=exc.condition) from None
                 if kind == 6:
                     self.assoc["released"] = True
                     return
@@ -478,10 +484,13 @@ class _Probe:
                     self._peer_abort(raw)
                     raise _Failure("release_failed", "peer aborted the association instead of releasing it",
                                    condition="0006:0317 Peer aborted Association (or never connected)")
-                if kind == 5:  # release collision (PS3.8 9.2.7): as requestor, answer and keep waiting
-                    await self.send(_pdu.fixed_pdu("release_rp"))
-                elif kind != 4:  # a late P-DATA is dropped; anything else breaks the protocol
-                    raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
+                if kind == 5:  # a release collision (PS3.8 9.2.7) fails echoscu's release, exit 1
+                    raise _Failure("release_failed", "peer sent A-RELEASE-RQ instead of the A-RELEASE-RP",
+                                   condition="0006:0319 DUL Peer Requested Release")
+                if kind == 4:  # so does a late P-DATA-TF (docs/dev/codec.md)
+                    raise _Failure("release_failed", "peer sent P-DATA-TF instead of the A-RELEASE-RP",
+                                   condition="0006:0316 DUL P-Data PDU arrived")
+                raise _Failure("release_failed", "Unexpected PDU type: %s while waiting for the A-RELEASE-RP" % _pdu.PDU_TYPES[kind])
         except _Failure as failure:
             self.log.add("fatal", "Association Release Failed: %s" % failure.condition)
             raise
@@ -547,7 +556,10 @@ class _Probe:
             reason = "the peer closed the connection in the middle of a PDU" if exc.partial else "the peer closed the connection"
             condition = "0006:0317 Peer aborted Association (or never connected)"
             partial = exc.partial
-            if phase == "echo":
+            if phase == "echo" and exc.in_body:  # after a PDU header echoscu fails the DIMSE read: exit 70, not 0
+                exit_code, condition = 70, "0006:020d DIMSE Failed to receive message"
+                self.log.add("error", "Echo Failed: %s" % condition)
+            elif phase == "echo":
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 self.log.add("info", "Peer Aborted Association")
         except ssl.SSLError as exc:  # a TLS alert after the handshake, e.g. the peer refusing our certificate

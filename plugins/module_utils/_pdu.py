@@ -15,7 +15,9 @@ pynetdicom is the reference these codecs are tested against (tests/unit/.../test
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import struct
 import sys
 import uuid
@@ -178,10 +180,12 @@ def _items(raw, offset, end, what):
         offset += 4 + length
 
 
-def _uid(raw, start, end, what):
+def _uid(raw, start, end, what, c_string=False):
     if end - start > UID_MAX:
         raise ProtocolError("%s of %d bytes; a UID has at most %d" % (what, end - start, UID_MAX),
                             condition="0006:0308 DUL illegal subitem length %d. Maximum allowed size is %d." % (end - start, UID_MAX))
+    if c_string:  # as DCMTK compares it: up to the first NUL, a space kept (a padded transfer syntax is unknown to it)
+        return sys.intern(bytes(raw[start:end]).split(b"\0", 1)[0].decode("ascii", "replace"))
     return _text(raw[start:end])
 
 
@@ -213,13 +217,17 @@ def _parse_associate_ac(raw):
     contexts = {}
     info = {"max_pdu": 0, "implementation_class_uid": "", "implementation_version_name": None}
     for kind, start, end in _items(raw, 74, len(raw), "malformed A-ASSOCIATE-AC"):
-        if kind == 0x21:
+        if kind in (0x20, 0x21):  # DCMTK takes an RQ's presentation context item (0x20) in an AC as an answer too
             if end - start < 4:
                 raise ProtocolError("malformed A-ASSOCIATE-AC: presentation context item of %d bytes" % (end - start),
                                     condition=_ILLEGAL_PDU)
             context_id, result = raw[start], raw[start + 2]
-            syntaxes = [_uid(raw, s, e, "transfer syntax") for k, s, e in _items(raw, start + 4, end, "presentation context %d" % context_id)
-                        if k == 0x40] if result == 0 else []
+            # sub-items of an accepted context (of any 0x20 item) only, as DCMTK reads them; an abstract syntax (0x30) is
+            # checked like a transfer syntax
+            sub_items = _items(raw, start + 4, end, "presentation context %d" % context_id) if result == 0 or kind == 0x20 else ()
+            uids = [(k, _uid(raw, s, e, "transfer syntax" if k == 0x40 else "abstract syntax", c_string=True)) for k, s, e in sub_items
+                    if k in (0x30, 0x40)]
+            syntaxes = [uid for k, uid in uids if k == 0x40]
             if result == 0 and len(syntaxes) != 1:  # PS3.8 9.3.3.2: exactly one on acceptance
                 raise ProtocolError("malformed A-ASSOCIATE-AC: context %d is accepted with %d transfer syntaxes, 1 expected"
                                     % (context_id, len(syntaxes)),
@@ -246,9 +254,15 @@ def _parse_user_info(raw, start, end, info):
             info["implementation_class_uid"] = _uid(raw, item_start, item_end, "implementation class UID")
         elif kind == 0x55:
             info["implementation_version_name"] = _uid(raw, item_start, item_end, "implementation version name") or None
-        elif kind in (0x54, 0x56):  # role selection, extended negotiation: a UID with its own 2-byte length first
-            if item_end - item_start < 2 or item_start + 2 + struct.unpack_from(">H", raw, item_start)[0] > item_end:
-                raise ProtocolError("malformed A-ASSOCIATE-AC: sub-item 0x%02x has an inconsistent UID length" % kind,
+        elif kind in (0x54, 0x56, 0x58, 0x59):
+            # role selection, extended negotiation: a UID with its own 2-byte length, then 2 role bytes / the
+            # application information; user identity (DCMTK reads 0x58 as 0x59 here): the server response with its own
+            # 2-byte length, which DCMTK takes as the end of the sub-item (docs/dev/codec.md)
+            size = item_end - item_start
+            inner = struct.unpack_from(">H", raw, item_start)[0] if size >= 2 else None
+            if inner is None or (kind == 0x54 and (size < 4 or inner > size - 4)) or (kind == 0x56 and inner > size - 2) \
+                    or (kind in (0x58, 0x59) and inner != size - 2):
+                raise ProtocolError("malformed A-ASSOCIATE-AC: sub-item 0x%02x of %d bytes has an inconsistent inner length" % (kind, size),
                                     condition=_ILLEGAL_PDU)
 
 
@@ -309,6 +323,7 @@ class ResponseAssembler:
             raise _receive_failed("PDU without any PDVs (a P-DATA-TF must carry at least one)",
                                   condition="0006:0307 PDU without any PDVs encountered. In DT_2_IndicatePData.  "
                                             "This probably indicates a  malformed P DATA PDU.")
+        first_length, uneven = None, False
         while offset < end:
             if end - offset < 4:
                 raise ProtocolError("PDV lengths don't add up: %d bytes left after the last PDV" % (end - offset),
@@ -319,6 +334,13 @@ class ResponseAssembler:
                                     condition="0006:0308 PDV with invalid length %d encountered. This probably indicates a malformed P DATA PDU." % length)
             if self.complete:
                 raise _receive_failed("data after the end of the %s" % _response_name(self.command_set))
+            # DCMTK steps from PDV k to k+1 of a P-DATA-TF by the length of PDV k+1 instead of k (DUL_NextPDV): unless
+            # all PDVs before it have one length, it reads the third and later PDVs from the wrong place (docs/dev/codec.md)
+            if uneven:
+                raise _receive_failed("a P-DATA-TF whose PDVs before the last differ in length, which DCMTK's echoscu misreads")
+            if first_length is None:
+                first_length = length
+            uneven = length != first_length
             self.pdvs += 1
             if self.pdvs > MAX_PDVS_PER_MESSAGE:
                 raise _receive_failed("the response is split into more than %d PDVs" % MAX_PDVS_PER_MESSAGE)
@@ -347,7 +369,8 @@ class ResponseAssembler:
         self.fragments.append(raw[start:end])
         if header & 2:
             self._check_context()
-            self.command_set = decode_command(b"".join(self.fragments))
+            ends = list(itertools.accumulate(len(fragment) for fragment in self.fragments))
+            self.command_set = decode_command(b"".join(self.fragments), ends[:-1])
             self.fragments = []
             if self.command_set["CommandDataSetType"] != NO_DATASET and self.dataset_sink is None:
                 raise ProtocolError("DIMSE: the %s announces a data set (Command Data Set Type 0x%04x), which this exchange does not have"
@@ -383,13 +406,15 @@ _REQUIRED = ((0x0100, "CommandField"), (0x0120, "MessageIDBeingRespondedTo"),
              (0x0800, "CommandDataSetType"), (0x0900, "Status"))
 
 
-def decode_command(encoded):
+def decode_command(encoded, boundaries=()):
     """The fields of a C-ECHO-RSP or C-FIND-RSP command set that a requestor checks, as DCMTK parses them.
 
-    Implicit VR little endian (PS3.7 6.3.1); each US element's first value is used, as DCMTK does.
-    A missing element, a short or lying length, or a data set announced is a ProtocolError.
+    Implicit VR little endian (PS3.7 6.3.1); each US element's first value, and an element's first entry, are used,
+    as DCMTK does.
+    A missing element, a short or lying length, or a data set announced is a ProtocolError. ``boundaries``: the
+    offsets where one PDV's fragment ended and the next began (ascending).
     """
-    elements, offset, end = {}, 0, len(encoded)
+    elements, offset, end, highest = {}, 0, len(encoded), -1
     while offset < end:
         if end - offset < 8:
             raise _receive_failed("undecodable DIMSE command set: %d trailing bytes are not an element" % (end - offset),
@@ -403,7 +428,15 @@ def decode_command(encoded):
         if group != 0x0000:
             raise _receive_failed("undecodable DIMSE command set: element (%04x,%04x) is not a command element" % (group, element),
                                   condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
-        elements[element] = encoded[offset:offset + length]
+        if element < highest and length and boundaries:
+            # DCMTK goes on reading a value cut by a fragment boundary into the highest tag read so far (its element
+            # list is sorted): the value of an element out of ascending order must lie within one fragment
+            after = bisect.bisect_left(boundaries, offset)
+            if after < len(boundaries) and boundaries[after] < offset + length:
+                raise _receive_failed("the value of (0000,%04x), out of ascending tag order, is split between PDVs, which DCMTK's "
+                                      "echoscu misreads" % element, condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+        highest = max(highest, element)
+        elements.setdefault(element, encoded[offset:offset + length])  # a second entry is ignored, as DCMTK does
         offset += length
     fields = {}
     for element, name in _REQUIRED:

@@ -25,6 +25,8 @@ TLS_PROFILES = ("8996", "8996-mod", "bcp195-nd", "bcp195", "bcp195-ex", "basic",
 TLS_VERSION_NAMES = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # The offline certificate actions: no network, `host` not needed (echoscu +ph, +cc, +vc, +rc).
 OFFLINE_ACTIONS = ("list_profiles", "list_ciphers", "verify_cert", "is_root_cert")
+# What each result holds: everything, or what people and the reports use (dicom_echo's compact_result()).
+RESULT_DETAILS = ("full", "compact")
 
 # name -> spec. "min"/"max" are ranges checked by build_request (Ansible's argspec has none);
 # "endpoint" marks options that an entry of `endpoints` may override.
@@ -69,6 +71,7 @@ OPTIONS = {
     "endpoints": {"type": "list", "elements": "dict"},
     "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
     "facts": {"type": "bool", "default": True},
+    "result_detail": {"type": "str", "default": "full", "choices": list(RESULT_DETAILS)},
 }
 
 # dicom_find (one C-FIND instead of the C-ECHOs): these replace the echo-only options.
@@ -81,11 +84,29 @@ TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
 FIND_ENDPOINT_KEYS = (ENDPOINT_KEYS - frozenset(ECHO_ONLY_OPTIONS)) | frozenset(FIND_OPTIONS)
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
+# the options whose values are secret (no_log), under their names and aliases
+SECRET_KEYS = frozenset(key for key in list(OPTIONS) + list(_ALIASES) if OPTIONS[_ALIASES.get(key, key)].get("no_log"))
 _SPEC_KEYS = ("type", "default", "aliases", "choices", "elements", "no_log")
 
 
 class RequestError(ValueError):
     """An option value that cannot be probed with; the text names the option."""
+
+
+class MissingLibraryError(RequestError):
+    """The options ask for something that needs a Python library this interpreter cannot import.
+
+    ``library`` is the PyPI name, ``reason`` what needs it (for missing_required_lib), ``exception``
+    the import traceback. The text alone is clear too, for callers that only print it (the lookup).
+    """
+
+    def __init__(self, library, reason, exception):
+        lines = (exception or "").strip().splitlines()
+        super().__init__("%s needs the Python library %s, which this Python cannot import (%s)"
+                         % (reason, library, lines[-1] if lines else "not installed"))
+        self.library = library
+        self.reason = reason
+        self.exception = exception
 
 
 def module_argument_spec():
@@ -152,10 +173,58 @@ def validate_ae_title(option, value):
     return value
 
 
+def secret_values(params):
+    """The values of no_log options inside ``endpoints`` entries, as the strings Ansible must mask.
+
+    Ansible masks the no_log options it validates itself (the task-level ones); the entries of
+    ``endpoints`` are validated here, so their secrets must be handed to it (AnsibleModule.no_log_values)
+    before anything is logged or returned. A value of the wrong type is refused by build_request, but
+    until then it is printed like any other argument, so every string or number in it is a secret too.
+    """
+    found = set()
+    endpoints = params.get("endpoints")
+    for entry in endpoints if isinstance(endpoints, (list, tuple)) else ():
+        if isinstance(entry, dict):
+            for key, value in entry.items():
+                if key in SECRET_KEYS:
+                    found.update(_leaves(value))
+    return found
+
+
+def _leaves(value):
+    if isinstance(value, str):
+        return {str(value)} if value else set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set)):
+        return set().union(*(_leaves(item) for item in value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {str(value)}
+    return set()
+
+
+def kind_of(value):
+    """What a value is in YAML's words (a dict, a list, a string, ...), for messages: Ansible's subclasses
+    (AnsibleMapping, _AnsibleTaggedStr, ...) are no business of the user's. Also what a secret value that
+    is refused is said to be, instead of the value."""
+    if value is None:
+        return "null"
+    for types, name in ((bool, "a boolean"), (dict, "a dict"), ((list, tuple, set), "a list"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, types):
+            return name
+    return "a %s" % type(value).__name__
+
+
 def _coerce(option, spec, value):
     kind = spec["type"]
     if value is None:
         return None
+    if spec.get("no_log"):
+        try:
+            return _coerce(option, dict(spec, no_log=False), value)
+        except RequestError:
+            raise RequestError("%s must be %s, got %s (not shown: the option is secret)"
+                               % (option, "a string" if kind in ("str", "path") else "of type " + kind, kind_of(value))) from None
     if kind == "list":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             value = [part.strip() for part in str(value).split(",")] if spec["elements"] != "path" else [value]
@@ -170,6 +239,7 @@ def _coerce(option, spec, value):
             value = int(value)
         if not isinstance(value, int):
             raise RequestError("%s must be an integer, got %r" % (option, value))
+        value = int(value)  # an int subclass (2.19 tags YAML numbers) is refused by socket.getaddrinfo unless Ansible patched it
         low, high = spec.get("min"), spec.get("max")
         if low is not None and value < low or high is not None and value > high:
             bounds = "%s..%s" % (low, high) if high is not None else ">= %s" % low
@@ -184,6 +254,9 @@ def _coerce(option, spec, value):
             value = str(value)
         if not isinstance(value, str):
             raise RequestError("%s must be a string, got %r" % (option, value))
+        # Ansible's str subclasses (AnsibleUnicode on 2.16, _AnsibleTaggedStr on 2.19) break what wants
+        # exactly str, such as sys.intern on an IP literal host: past this point every string is a str
+        value = str(value)
         if kind == "path":  # as Ansible does for type path; endpoint entries and lookup terms come unexpanded
             value = os.path.expanduser(os.path.expandvars(value))
     if "choices" in spec and value not in spec["choices"]:
@@ -212,6 +285,9 @@ def _tls_settings(checked, prefix, tls_cache):
     if not values["tls"]:
         return None
     from . import _tls  # pylint: disable=import-outside-toplevel  # cryptography is loaded only for TLS
+    if _tls.CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        # A probe host needs nothing but Python for a plain C-ECHO; TLS is where cryptography comes in.
+        raise MissingLibraryError("cryptography", "%stls" % prefix, _tls.CRYPTOGRAPHY_IMPORT_ERROR)
     key = _tls.config_key(values)
     cached = tls_cache.get(key) if tls_cache is not None else None
     if cached is None:
@@ -276,7 +352,7 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, q
     name = canonical.get("name")
     if name is not None and not isinstance(name, str):
         raise RequestError("%sname must be a string, got %r" % (prefix, name))
-    request.name = name or request.endpoint_label()
+    request.name = str(name) if name else request.endpoint_label()
     return request
 
 

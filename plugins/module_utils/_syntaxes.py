@@ -14,7 +14,7 @@ VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
 APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
 
 # (UID, name DCMTK prints in its association dumps, DICOM keyword), in the order of the
-# --propose-ts list of DCMTK 3.7.0 echoscu.cc (echoscu-semantics.md 3.1). The manual page list
+# --propose-ts list of DCMTK 3.7.0 echoscu.cc (docs/dev/echoscu-behaviour.md 1). The manual page list
 # is incomplete and misprints one UID; this order is the code's.
 ECHOSCU_TRANSFER_SYNTAXES = (
     ("1.2.840.10008.1.2", "LittleEndianImplicit", "ImplicitVRLittleEndian"),

@@ -2,7 +2,7 @@
 # Copyright: dicom.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""TLS for the C-ECHO requestor: echoscu's TLS options on Python's ssl, as echoscu-semantics.md 6 and 7 describe.
+"""TLS for the C-ECHO requestor: echoscu's TLS options on Python's ssl, as docs/dev/echoscu-behaviour.md 4 describes.
 
 Private to this collection; no Ansible imports. build_client_tls() turns validated option values into
 one ClientTLS (the SSLContext and what the probe needs around it), built once per distinct
@@ -344,7 +344,7 @@ def key_description(public_key):
 
 
 def _policy_findings(certificate, profile, own):
-    """DCMTK 3.7's per-profile certificate rules (echoscu-semantics.md 6.2) as (refusals, warnings)."""
+    """DCMTK 3.7's per-profile certificate rules (docs/dev/echoscu-behaviour.md 4) as (refusals, warnings)."""
     refuse, warn = [], []
     strict = profile == "8996-mod"
     key_type, bits = key_description(certificate.public_key())
@@ -426,7 +426,7 @@ def _cipher_string(values, config):
 
 
 def build_client_tls(values):
-    """One ClientTLS from validated option values (collection.md 2.1 names); raises TLSOptionError."""
+    """One ClientTLS from validated option values (the option names of _request.OPTIONS); raises TLSOptionError."""
     config = ClientTLS()
     profile = values.get("tls_profile") or "8996"
     if profile not in PROFILES:
@@ -654,7 +654,7 @@ def oneline_name(name):
 
 
 def certificate_info(certificate, now=None):
-    """The result's peer_certificate dict (collection.md 2.3) of a cryptography certificate."""
+    """The result's peer_certificate dict (the module's RETURN documentation) of a cryptography certificate."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     key_type, bits = key_description(certificate.public_key())
     fingerprint = certificate.fingerprint(hashes.SHA256()).hex().upper()
@@ -697,7 +697,7 @@ def session_info(ssl_object, config, sni):
 
 
 def details_block(result, peer):
-    """echoscu -d's TLS CONNECTION DETAILS block (echoscu-semantics.md 5.3) as one string."""
+    """echoscu -d's TLS CONNECTION DETAILS block (docs/dev/echoscu-behaviour.md 4) as one string."""
     lines = [
         "================== BEGIN TLS CONNECTION DETAILS =================",
         "Transport connection: TLS over TCP/IP",

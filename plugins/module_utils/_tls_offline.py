@@ -7,7 +7,7 @@
 Private to this collection; no Ansible imports, no network. list_profiles() and list_ciphers() say
 what this machine's OpenSSL can really do; verify_certificate() answers "would this client
 certificate be accepted by these CA settings" with the `cryptography` verifier plus our own CRL
-check (echoscu-semantics.md 7.5); root_certificate() is echoscu's self-signed-root test and also
+check (docs/dev/echoscu-behaviour.md 4); root_certificate() is echoscu's self-signed-root test and also
 verifies the self-signature, which DCMTK does not.
 """
 

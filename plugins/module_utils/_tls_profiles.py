@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """DCMTK's TLS tables: the security profiles and every ciphersuite it knows by IANA name.
 
-Private to this collection; standard library only. Facts from echoscu-semantics.md 6.2, 6.3 and 7.2
+Private to this collection; standard library only. Facts as docs/dev/echoscu-behaviour.md 4 summarizes them
 (DCMTK 3.7.0, dcmtls/libsrc/tlsciphr.cc): names, versions and suite lists are DCMTK's, and
 whether this machine's OpenSSL can do each is asked of it at run time (available_openssl_ciphers).
 """
@@ -91,7 +91,7 @@ CIPHER_BY_IANA = {row[0]: row for row in CIPHERSUITES}
 IANA_BY_OPENSSL = {row[1]: row[0] for row in CIPHERSUITES if row[1]}
 TLS13_DEFAULT_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256")
 
-# Rules for extra `ciphers` per profile (echoscu-semantics.md 6.3):
+# Rules for extra `ciphers` per profile (docs/dev/echoscu-behaviour.md 4):
 #   "bcp195"  NULL suites refused, static-RSA suites warned about (RFC 7525)
 #   "8996"    NULL and SHA-1-MAC suites refused; static RSA, DHE and CBC warned about (RFC 9325)
 #   "none"    no extra suites: an error when the TLS layer is set up (8996-mod)

@@ -5,7 +5,7 @@
 """echoscu's log format and texts: level filter, association dumps, rejection and abort texts.
 
 Private to this collection; no third-party imports. Texts follow DCMTK echoscu 3.7.0 as studied in
-echoscu-semantics.md (4.2-4.4, 5.1-5.2) so a transcript reads like `echoscu -v`/`-d` output.
+docs/dev/echoscu-behaviour.md (2, 3) so a transcript reads like `echoscu -v`/`-d` output.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def max_send_pdv(peer_max_pdu):
 
 
 def association_dump(kind, ours, theirs, contexts, states=None):
-    """The A-ASSOCIATE-RQ or -AC dump of echoscu -d (echoscu-semantics.md 5.2), as one string.
+    """The A-ASSOCIATE-RQ or -AC dump of echoscu -d (docs/dev/echoscu-behaviour.md 3), as one string.
 
     ``ours``: implementation_class_uid, implementation_version_name, calling_aet, called_aet,
     max_pdu. ``theirs``: the same keys from the AC (empty for the RQ dump). ``contexts``: the

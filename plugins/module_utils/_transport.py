@@ -40,7 +40,12 @@ _TCP_INFO_RTT_OFFSET = 68
 
 
 class Timeout(Exception):
-    """A wait missed its bound: ``which`` is "first" (nothing came), "idle" (stopped mid-message) or "done"."""
+    """A wait missed its bound: ``which`` is "first" (nothing came), "idle" (stopped mid-message) or "done".
+
+    ``in_body``: the PDU's 6-byte header had been read (echoscu then fails the DIMSE read, exit 70).
+    """
+
+    in_body = False
 
     def __init__(self, which):
         super().__init__(which)
@@ -52,7 +57,9 @@ class Timeout(Exception):
 
 
 class Closed(Exception):
-    """The peer closed the connection (``partial``: in the middle of a PDU)."""
+    """The peer closed the connection (``partial``: in the middle of a PDU; ``in_body``: after its header)."""
+
+    in_body = False
 
     def __init__(self, partial):
         super().__init__("closed")
@@ -166,7 +173,11 @@ class PlainChannel:
         """(type, whole PDU bytes, arrival ns or None). ``first_by`` None: the message has already begun."""
         await self._fill(6, first_by, done_by, idle)
         kind, length = check_header(self.buffer, self.max_pdata)
-        await self._fill(6 + length, None, done_by, idle)
+        try:
+            await self._fill(6 + length, None, done_by, idle)
+        except (Timeout, Closed) as exc:
+            exc.in_body = True
+            raise
         raw = bytes(self.buffer[:6 + length])
         del self.buffer[:6 + length]
         return kind, raw, self.rx_ns if self.kernel else None
@@ -260,7 +271,11 @@ class StreamChannel:
         quick_ack(self.sock)
         header = await self._read(6, first_by, done_by, idle)
         kind, length = check_header(header, self.max_pdata)
-        body = await self._read(length, None, done_by, idle) if length else b""
+        try:
+            body = await self._read(length, None, done_by, idle) if length else b""
+        except (Timeout, Closed) as exc:
+            exc.in_body = True
+            raise
         return kind, header + body, None
 
     def write(self, data):

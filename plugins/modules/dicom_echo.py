@@ -86,6 +86,8 @@ options:
         O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) and O(tls_version) included), which override the
         task-level values for that entry.
       - Endpoints with the same TLS options share one TLS context, built and checked once.
+      - An entry's O(private_key_password) is kept out of the output (C(invocation), messages, the log sent to syslog) like the
+        task-level one; keep such lists out of C(ansible.builtin.set_fact) and loop items, which Ansible prints at C(-v).
       - The task fails if any endpoint fails; every endpoint is probed anyway.
     type: list
     elements: dict
@@ -100,6 +102,24 @@ options:
         batches, where Ansible would otherwise add one fact per endpoint to the host (about 0.15 s per 1,000 endpoints here).
     type: bool
     default: true
+  result_detail:
+    description:
+      - How much each result holds. V(full) returns every key listed under the return values. V(compact) keeps what
+        people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome), RV(reason),
+        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every round-trip sample), RV(timing_ms), RV(timing_source),
+        RV(accepted_transfer_syntaxes), RV(checked_at), RV(association) with only C(established), C(rejection), C(abort),
+        C(peer_max_pdu), C(peer_implementation_class_uid) and C(peer_implementation_version_name), and RV(tls) with only
+        C(version), C(cipher) and the RV(tls.peer_certificate) keys C(subject), C(issuer), C(serial), C(not_before), C(not_after),
+        C(days_remaining), C(sha256_fingerprint), C(key_type) and C(key_bits).
+      - V(compact) leaves out RV(presentation_contexts) and, unless O(log_level) is V(info), V(debug) or V(trace), RV(log).
+        For a plain echo that is about a quarter less JSON per endpoint for Ansible to parse, copy and keep (1.1 instead of
+        1.4 kB), more with several presentation contexts or transfer syntaxes (O(propose_pc), O(propose_ts)) or a transcript.
+      - The default is V(full) for a single probe and for O(endpoints) alike, so that every result has the same keys whether
+        a task probes one peer or many. Large batches set V(compact) (with O(facts=false)), as the roles
+        C(dicom.network.pacs_verify) and C(dicom.network.dicom_audit) do.
+    type: str
+    choices: [full, compact]
+    default: full
   list_profiles:
     description:
       - Offline (no network, O(host) not needed), it returns RV(tls_profiles), every O(tls_profile) with DCMTK's description, its TLS versions
@@ -150,6 +170,16 @@ notes:
     Our implementation class UID is a C(2.25.) UUID-derived UID of this collection and our implementation version name is
     C(DICOMNET_010).
   - Run it with C(delegate_to) on a host that can reach the peers; the facts then land on the inventory host of the task.
+  - >-
+    A large batch. When the task fails, Ansible's default callback prints RV(msg) (ansible-core 2.19 and later on a line of its
+    own, C([ERROR]: Task failed: Module failed: ...)), then the whole result on one line, every result of every endpoint included
+    (keys in alphabetical order: RV(ansible_facts) first unless O(facts=false), then RV(msg), RV(results), RV(summary)).
+    Set O(result_detail=compact) and O(facts=false), register the result with C(failed_when) on RV(results) being undefined (bad input), and fail in a following
+    task on RV(summary) with RV(msg), which names the first failed endpoints; the console then shows one short line (see the examples).
+  - >-
+    What the node that runs the module needs. Python 3.10 or later and nothing else for a plain C-ECHO (the DICOM PDUs are
+    the collection's own code). With O(tls), the Python library C(cryptography); without it the task fails before any
+    network traffic and says so.
   - >-
     Ansible does not apply the facts of a failed task. To keep RV(ansible_facts.dicom_echo) when a probe fails, use
     C(failed_when: false) and decide with RV(success), or read them from the registered result.
@@ -230,6 +260,19 @@ EXAMPLES = r"""
 - name: List the endpoints that failed
   ansible.builtin.debug:
     msg: "{{ fleet.results | rejectattr('success') | map(attribute='msg') }}"
+
+- name: Probe 10,000 endpoints, keep what the reports need, print one line
+  dicom.network.dicom_echo:
+    endpoints: "{{ all_endpoints }}"
+    result_detail: compact
+    facts: false
+  register: everything
+  failed_when: everything.results is not defined  # only bad input fails here
+
+- name: Fail with the batch message, which names the first failed endpoints
+  ansible.builtin.fail:
+    msg: "{{ everything.msg }}"
+  when: everything.summary.failed > 0
 """
 
 RETURN = r"""
@@ -242,7 +285,12 @@ success:
   returned: always (one probe)
   type: bool
 msg:
-  description: "One line saying what happened, for example C(C-ECHO to STORESCP@10.0.0.5:104 succeeded: 1/1 echoes, 0.41 ms)."
+  description:
+    - "One line saying what happened, for example C(C-ECHO to STORESCP@10.0.0.5:104 succeeded: 1/1 echoes, 0.41 ms)."
+    - "With O(endpoints), the counts; when endpoints failed, also the counts by outcome and the first five failed endpoints
+      by name, each with its outcome; RV(results) has them all."
+    - "For example: C-ECHO to 50 endpoints: 48 succeeded, 2 failed (association_rejected: 1, connection_refused: 1).
+      Failed: ct1 (connection_refused), mr1 (association_rejected)"
   returned: always
   type: str
 outcome:
@@ -341,7 +389,7 @@ association:
       returned: always
 presentation_contexts:
   description: One entry per proposed presentation context.
-  returned: always (one probe)
+  returned: always (one probe) with O(result_detail=full)
   type: list
   elements: dict
   contains:
@@ -519,12 +567,19 @@ root_cert:
     echoscu_verdict: {description: What echoscu C(+rc) would say (it does not verify the signature)., type: bool, returned: always}
 log:
   description: The transcript at O(log_level) and above, in echoscu's format.
-  returned: always (one probe)
+  returned: always (one probe); with O(result_detail=compact) only when O(log_level) is V(info), V(debug) or V(trace)
   type: list
   elements: str
   sample: ["I: Requesting Association", "I: Association Accepted (Max Send PDV: 16372)"]
+checked_at:
+  description: When the probe ended, UTC ISO 8601.
+  returned: always (one probe)
+  type: str
+  sample: "2026-11-25T11:04:18.123456Z"
 results:
-  description: With O(endpoints), one dict per endpoint in input order, each with the keys above and C(name).
+  description:
+    - With O(endpoints), one dict per endpoint in input order, each with the keys above and C(name).
+    - With O(result_detail=compact), each holds the keys that option lists.
   returned: with endpoints
   type: list
   elements: dict
@@ -547,15 +602,76 @@ ansible_facts:
 
 import gc
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ..module_utils._request import OFFLINE_ACTIONS, RequestError, build_requests, module_argument_spec
+from ..module_utils._request import OFFLINE_ACTIONS, MissingLibraryError, RequestError, build_requests, module_argument_spec, secret_values
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
+
+# result_detail: compact keeps what people, the roles and the reports (docs/reports.md) use, and leaves
+# out what grows with the request: the presentation context list (accepted_transfer_syntaxes says what
+# was accepted), the transcript unless log_level asks for more than warnings, and the rest of the
+# association and TLS details.
+COMPACT_KEYS = ("name", "success", "msg", "outcome", "reason", "echoscu_exit_code", "endpoint", "rtt_ms", "echoes", "timing_ms",
+                "timing_source", "accepted_transfer_syntaxes", "checked_at")
+COMPACT_ASSOCIATION = ("established", "rejection", "abort", "peer_max_pdu", "peer_implementation_class_uid",
+                       "peer_implementation_version_name")
+COMPACT_TLS = ("version", "cipher")
+COMPACT_CERTIFICATE = ("subject", "issuer", "serial", "not_before", "not_after", "days_remaining", "sha256_fingerprint",
+                       "key_type", "key_bits")
+LOG_ASKED = ("info", "debug", "trace")  # log_level above the default: the transcript was asked for
+# How many failed endpoints a batch's msg names (in input order); summary and results have them all.
+MSG_FAILED_NAMED = 5
+
+
+class _EchoModule(AnsibleModule):
+    """AnsibleModule that masks the passwords of `endpoints` entries from the moment it has read them.
+
+    Ansible masks only the no_log options it validates itself. The entries of `endpoints` are
+    validated by build_requests(), after AnsibleModule.__init__ has already written the arguments to
+    syslog/journald ("Invoked with ...") and, when its own argument check fails, returned them in
+    invocation.module_args; so their secrets join no_log_values as soon as the arguments are loaded.
+    """
+
+    def _load_params(self):
+        super()._load_params()
+        self.no_log_values.update(secret_values(self.params))
 
 
 def _facts(result):
     return {key: result[key] for key in FACT_KEYS}
+
+
+def compact_result(result, log_level):
+    """One probe's result as result_detail: compact returns it (a new dict; ``result`` is not changed)."""
+    out = {key: result[key] for key in COMPACT_KEYS if key in result}
+    association = result.get("association") or {}
+    out["association"] = {key: association.get(key) for key in COMPACT_ASSOCIATION}
+    tls = result.get("tls")
+    if tls:
+        certificate = tls.get("peer_certificate")
+        out["tls"] = {key: tls.get(key) for key in COMPACT_TLS}
+        out["tls"]["peer_certificate"] = {key: certificate.get(key) for key in COMPACT_CERTIFICATE} if certificate else None
+    else:
+        out["tls"] = None
+    if log_level in LOG_ASKED:
+        out["log"] = result.get("log", [])
+    return out
+
+
+def batch_message(results):
+    """The batch's one line: counts by outcome, then the first failed endpoints by name with their outcome."""
+    failed = [result for result in results if result["outcome"] != "success"]
+    msg = "C-ECHO to %d endpoints: %d succeeded, %d failed" % (len(results), len(results) - len(failed), len(failed))
+    if not failed:
+        return msg
+    outcomes = {}
+    for result in failed:
+        outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
+    named = ", ".join("%s (%s)" % (result["name"], result["outcome"]) for result in failed[:MSG_FAILED_NAMED])
+    more = len(failed) - MSG_FAILED_NAMED
+    return "%s (%s). Failed: %s%s" % (msg, ", ".join("%s: %d" % item for item in sorted(outcomes.items())), named,
+                                      " and %d more (see results)" % more if more > 0 else "")
 
 
 def _log_sink(config_file):
@@ -625,12 +741,17 @@ def _write_seeds(module, requests, results):
 
 
 def main():
-    module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module = _EchoModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     params = module.params
+    # again after Ansible's conversions: an entry given as a string is a dict only now
+    module.no_log_values.update(secret_values(params))
     if any(params[name] for name in OFFLINE_ACTIONS):
         _offline(module, params)
     try:
         requests = build_requests(params)
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library, reason="for %s" % exc.reason), exception=exc.exception,
+                         outcome="invalid_input", echoscu_exit_code=1, changed=False)
     except RequestError as exc:
         module.fail_json(msg=str(exc), outcome="invalid_input", echoscu_exit_code=1, changed=False)
 
@@ -643,12 +764,14 @@ def main():
         except Exception as exc:  # pylint: disable=broad-except  # fileConfig raises many kinds for a bad file
             module.fail_json(msg="log_config %s cannot be applied: %s" % (params["log_config"], exc), outcome="invalid_input")
 
+    compact = params["result_detail"] == "compact"
     if not params["endpoints"]:
         result = _engine.probe(requests[0], sink)
         _write_seeds(module, requests, [result])
+        if compact:
+            result = dict(compact_result(result, requests[0].log_level), changed=False)
         if params["facts"]:
             result["ansible_facts"] = {"dicom_echo": _facts(result)}
-        del result["checked_at"]
         if result["success"]:
             module.exit_json(**result)
         module.fail_json(**result)
@@ -657,25 +780,22 @@ def main():
     _write_seeds(module, requests, results)
     outcomes = {}
     facts = {}
-    for request, result in zip(requests, results):
+    for index, (request, result) in enumerate(zip(requests, results)):
         result["name"] = request.name
+        if compact:
+            result = results[index] = compact_result(result, request.log_level)
         outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
         if params["facts"]:
             facts[request.name] = _facts(result)
-        del result["checked_at"]
     # exit_json copies the whole result (remove_values) and serialises it: with 10,000 endpoints the
     # peak is there, so drop the requests and the event loop's garbage before it.
     del requests
     gc.collect()
     succeeded = outcomes.get("success", 0)
     summary = {"total": len(results), "succeeded": succeeded, "failed": len(results) - succeeded, "outcomes": outcomes}
-    failed = len(results) - succeeded
-    msg = "C-ECHO to %d endpoints: %d succeeded, %d failed" % (len(results), succeeded, failed)
-    if failed:
-        msg += " (%s)" % ", ".join("%s: %d" % item for item in sorted(outcomes.items()) if item[0] != "success")
-    report = module.fail_json if failed else module.exit_json
+    report = module.fail_json if succeeded < len(results) else module.exit_json
     extra = {"ansible_facts": {"dicom_echo": facts}} if params["facts"] else {}
-    report(changed=False, msg=msg, results=results, summary=summary, **extra)
+    report(changed=False, msg=batch_message(results), results=results, summary=summary, **extra)
 
 
 if __name__ == "__main__":

@@ -118,13 +118,31 @@ options:
     choices: [fail, warn, ignore]
     default: warn
   latency_threshold_ms:
-    description: A latency shift is reported when the average echo round trip moved by more than this many milliseconds ...
+    description:
+      - A latency shift is reported when the median echo round trip of an endpoint moved by more than a threshold, and its
+        fastest echo moved by as much, the same way. The threshold is the sum of this absolute floor in milliseconds,
+        O(latency_threshold_pct) percent of the baseline median, and O(latency_noise_factor) standard errors of the difference
+        of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its reasoning are in the collection's C(docs/reports.md),
+        section "Latency shifts".
+      - The floor covers the delay that the probing host's own load adds to every echo of a run.
+      - Send several echoes per endpoint (the C(dicom.network.dicom_echo) option C(repeat)); with one echo the spread is unknown
+        and only the floor and the percentage remain.
     type: float
     default: 20.0
   latency_threshold_pct:
-    description: ... and by more than this percentage of the baseline value.
+    description:
+      - The part of the threshold that grows with the round trip, in percent of the baseline median (slow links vary more
+        from one run to the next). See O(latency_threshold_ms).
     type: float
-    default: 50.0
+    default: 25.0
+  latency_noise_factor:
+    description:
+      - How many standard errors of the difference of the two medians the threshold adds, about
+        C(1.2533 * sqrt(s_baseline^2 / n_baseline + s_now^2 / n_now)), where C(n) is the number of echoes and C(s) 1.4826 times the
+        median absolute deviation of an endpoint's round trips (the standard deviation if they were normally distributed).
+        See O(latency_threshold_ms).
+    type: float
+    default: 3.0
   dest:
     description: Directory on the controller to write the reports to; created when missing. Relative to the current directory.
     type: path

@@ -8,6 +8,7 @@ against it. Private to this collection; no Ansible imports."""
 from __future__ import annotations
 
 import json
+import math
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import uid_label
 from ansible_collections.dicom.network.plugins.plugin_utils._report_checks import finding
@@ -19,8 +20,14 @@ from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
     _finish_row,
     _fmt_ms,
     _num,
+    rtt_stats,
     summarize,
 )
+
+# MAD x 1.4826 estimates the standard deviation of normally distributed samples; the standard error of the median of n
+# such samples is about 1.2533 x sigma / sqrt(n) (docs/reports.md, "Latency shifts").
+MAD_TO_SIGMA = 1.4826
+MEDIAN_SE_FACTOR = 1.2533
 
 
 def load_baseline(path):
@@ -45,7 +52,73 @@ def _syntax_uids(row, discovered_first=True):
     return [entry.get("uid") for entry in entries if isinstance(entry, dict)]
 
 
-def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=50.0, source=None):
+def _row_stats(row):
+    """The round-trip statistics of a report row: its ``rtt_stats`` (schema 2), else computed from what a schema 1
+    row kept, the echoes of its ``probe`` or, without them, its ``rtt_ms`` summary."""
+    stats = row.get("rtt_stats")
+    if not isinstance(stats, dict):
+        stats = rtt_stats(row.get("probe") or row)
+    if not stats or _num(stats.get("median")) is None or _num(stats.get("min")) is None:
+        return None
+    return stats
+
+
+def _sigma(stats):
+    samples, mad = _num(stats.get("samples")), _num(stats.get("mad"))
+    if samples is None or samples < 2 or mad is None:
+        return None  # one echo, or a summary without samples: its spread is unknown
+    return MAD_TO_SIGMA * mad
+
+
+def latency_threshold(old, new, latency_ms, latency_pct, noise_factor):
+    """How far the median round trip may move before it is a latency shift (ms); docs/reports.md, "Latency shifts".
+
+    ``latency_ms`` (the floor: what the probe host's own load can add to every echo of a run, which no spread within the
+    run shows) + ``latency_pct`` percent of the lower of the two medians (a slow path varies more between runs; the lower
+    one, so that a step up and the same step back down are judged alike) + ``noise_factor``
+    standard errors of the difference of the two medians, 1.2533 x sqrt(sigma_old^2 / n_old + sigma_new^2 / n_new) with
+    sigma = 1.4826 x MAD. A run whose spread is unknown (one echo; a result without its echoes) is taken to be as noisy
+    per echo as the other one.
+    """
+    sigma_old, sigma_new = _sigma(old), _sigma(new)
+    if sigma_old is None:
+        sigma_old = sigma_new
+    if sigma_new is None:
+        sigma_new = sigma_old
+    if sigma_old is None:
+        noise = 0.0
+    else:
+        noise = MEDIAN_SE_FACTOR * math.sqrt(sigma_old ** 2 / (_num(old.get("samples")) or 1) + sigma_new ** 2 / (_num(new.get("samples")) or 1))
+    return latency_ms + latency_pct / 100.0 * min(old["median"], new["median"]) + noise_factor * noise
+
+
+def latency_change(old_row, new_row, latency_ms=20.0, latency_pct=25.0, noise_factor=3.0):
+    """A ``latency`` change when the round trip of an endpoint moved beyond its noise, else None.
+
+    Both the median and the minimum must have moved by more than the threshold, the same way: a real change of the path
+    or of the peer moves the whole distribution, while our own host's load delays some echoes and leaves the fastest one
+    (nearly) where it was.
+    """
+    old, new = _row_stats(old_row), _row_stats(new_row)
+    if old is None or new is None:
+        return None
+    threshold = latency_threshold(old, new, latency_ms, latency_pct, noise_factor)
+    moved, moved_min = new["median"] - old["median"], new["min"] - old["min"]
+    if abs(moved) <= threshold or abs(moved_min) <= threshold or (moved > 0) != (moved_min > 0):
+        return None
+    pct = "%+.0f%%, " % (moved / old["median"] * 100.0) if old["median"] > 0 else ""
+    samples = new.get("samples")
+    sources = (old.get("timing_source"), new.get("timing_source"))
+    # A reply timed in user space includes the wait for our own event loop; one timed by the kernel does not.
+    mixed = "; timed by %s before, by %s now" % sources if None not in sources and sources[0] != sources[1] else ""
+    return {"type": "latency",
+            "message": "echo round trip %s ms -> %s ms (%smedian%s; fastest %s -> %s ms), beyond the %s ms this measurement's noise allows%s"
+                       % (_fmt_ms(old["median"]), _fmt_ms(new["median"]), pct, " of %d echoes" % samples if samples else "",
+                          _fmt_ms(old["min"]), _fmt_ms(new["min"]), _fmt_ms(threshold), mixed),
+            "before": old["median"], "after": new["median"]}
+
+
+def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=25.0, source=None, noise_factor=3.0):
     """Mark regressions, recoveries and changes of ``report`` against an earlier report.
 
     * regression: passed in the baseline, failed now; recovery: the reverse (every endpoint of the
@@ -53,7 +126,7 @@ def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=50.0, source
     * outcome: failed in both, for another reason;
     * transfer_syntaxes: both answered, with different accepted transfer syntaxes;
     * certificate: another peer certificate (fingerprint) or expiry;
-    * latency: the average echo round trip moved by more than ``latency_ms`` AND ``latency_pct`` percent;
+    * latency: the echo round trip moved beyond the noise of both measurements (latency_change());
     * new: not in the baseline; endpoints only in the baseline are listed in ``removed_endpoints``.
     """
     before = {row.get("name"): row for row in baseline.get("endpoints", []) if isinstance(row, dict)}
@@ -84,15 +157,9 @@ def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=50.0, source
                 changes.append({"type": "transfer_syntaxes", "message": "accepted %s (was %s)" % (
                     ", ".join(uid_label(uid) for uid in now), ", ".join(uid_label(uid) for uid in then)),
                     "before": then, "after": now})
-            old_rtt = _num((old.get("rtt_ms") or {}).get("avg"))
-            new_rtt = _num((row.get("rtt_ms") or {}).get("avg"))
-            if old_rtt is not None and new_rtt is not None:
-                delta = new_rtt - old_rtt
-                pct = abs(delta) / old_rtt * 100.0 if old_rtt > 0 else float("inf")
-                if abs(delta) > latency_ms and pct > latency_pct:
-                    changes.append({"type": "latency", "message": "echo round trip %s ms -> %s ms (%+.0f%%)"
-                                    % (_fmt_ms(old_rtt), _fmt_ms(new_rtt), (delta / old_rtt * 100.0) if old_rtt > 0 else 100.0),
-                                    "before": old_rtt, "after": new_rtt})
+            change = latency_change(old, row, latency_ms, latency_pct, noise_factor)
+            if change:
+                changes.append(change)
         old_cert, new_cert = old.get("certificate"), row.get("certificate")
         if old_cert and new_cert:
             if old_cert.get("sha256_fingerprint") != new_cert.get("sha256_fingerprint"):
@@ -123,8 +190,10 @@ def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=50.0, source
         "generated_at": baseline.get("generated_at"),
         "kind": baseline.get("kind"),
         "endpoints": len(before),
+        "schema_version": baseline.get("schema_version", 1),
         "latency_threshold_ms": latency_ms,
         "latency_threshold_pct": latency_pct,
+        "latency_noise_factor": noise_factor,
     }
     return summarize(report)
 

@@ -77,7 +77,7 @@ def _outcome_note(row):
     rejected = [check for check in row["checks"] if check["name"] == "rejected"]
     if rejected and rejected[0]["passed"]:
         return rejected[0]["message"]
-    return "" if row["success"] else row["msg"]
+    return "" if row["success"] else short_reason(row)
 
 
 def render_html(report):
@@ -114,9 +114,10 @@ def render_html(report):
     out.append('<div class="chips">' + chips + "</div>")
     if report.get("baseline"):
         base = report["baseline"]
-        out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); latency shifts flagged beyond %s ms and %s%%.%s</div>' % (
+        out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); latency shifts flagged beyond %s ms + %s%% of the '
+                   'baseline median + %s &times; the spread of the echoes.%s</div>' % (
             _h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0,
-            _h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")),
+            _h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")), _h(base.get("latency_noise_factor")),
             " %d endpoint(s) of the baseline are gone: %s." % (summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
             if summary["removed"] else ""))
     regressions = [row for row in report["endpoints"] if row["regression"]]
@@ -169,7 +170,7 @@ def render_html(report):
             '<td class="num">%s%s</td><td class="ts">%s</td><td>%s</td><td class="notes">%s</td></tr>' % (
                 flag, _h(row["name"]), flag, _h(_STATUS_WORD[flag]), _h(row["name"]), _h(_target(row)),
                 ' <span class="muted">via %s</span>' % _h(row["probe_from"]) if row.get("probe_from") and several_probes else "",
-                " bad" if _outcome_bad(row) else "", _h(row["outcome"]), _h(short_reason(_outcome_note(row))),
+                " bad" if _outcome_bad(row) else "", _h(row["outcome"]), _h(_outcome_note(row)),
                 _h(_fmt_ms(rtt.get("avg"))), " / " + _h(_fmt_ms(rtt.get("max"))) if rtt else "", syntaxes, cert_html,
                 "".join(notes) + attempts))
     out.append("</tbody></table>")

@@ -7,8 +7,16 @@ inventory_endpoints filters (plugins/filter/endpoints.py). Private to this colle
 
 from __future__ import annotations
 
+from ansible_collections.dicom.network.plugins.module_utils._request import kind_of
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
-from ansible_collections.dicom.network.plugins.plugin_utils._reports import CHECK_KEYS, EXPECTATION_KEYS, ReportError, endpoint_name, transfer_syntax_uid
+from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
+    CHECK_KEYS,
+    EXPECTATION_KEYS,
+    ReportError,
+    endpoint_name,
+    expectation_limit,
+    transfer_syntax_uid,
+)
 
 # Outcomes that mean "not up (yet)": worth another attempt while an endpoint is starting.
 RETRYABLE_OUTCOMES = frozenset(["dns_error", "connection_refused", "connect_timeout", "acse_timeout", "peer_aborted",
@@ -29,7 +37,7 @@ def echo_endpoints(entries, defaults=None, propose_expected=False, keep_check_ke
     than 50 transfer syntaxes).
     """
     if not isinstance(entries, list):
-        raise ReportError("the endpoint list must be a list of dicts, got %s" % type(entries).__name__)
+        raise ReportError("the endpoint list must be a list of dicts, got %s" % kind_of(entries))
     out = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -37,6 +45,8 @@ def echo_endpoints(entries, defaults=None, propose_expected=False, keep_check_ke
         probe = {key: value for key, value in (defaults or {}).items() if value is not None}
         dropped = EXPECTATION_KEYS if keep_check_keys else EXPECTATION_KEYS + CHECK_KEYS
         probe.update((key, value) for key, value in entry.items() if key not in dropped and value is not None)
+        for key in ("max_rtt_ms", "min_cert_days"):
+            expectation_limit(entry, key, "endpoint %d (%s)" % (index, endpoint_name(probe)))
         expected = entry.get("expect_transfer_syntaxes")
         if expected is not None:
             if not isinstance(expected, list):

@@ -57,13 +57,9 @@ def _cert_text(row):
     return "%s (%s d)" % ((cert.get("not_after") or "")[:10], days) if days is not None else (cert.get("not_after") or "")
 
 
-_FAILED_MSG = re.compile(r"^C-(?:ECHO|FIND \([a-z]+\)) to \S+ failed \([a-z_]+\): (.+)$", re.DOTALL)
-
-
-def short_reason(msg):
-    """The reason part of a dicom_echo failure message (the target and outcome are shown beside it)."""
-    match = _FAILED_MSG.match(msg or "")
-    return match.group(1) if match else (msg or "")
+def short_reason(row):
+    """Why a row's probe failed, without the target and outcome shown beside it (the result's ``reason``)."""
+    return row.get("reason") or row.get("msg") or ""
 
 
 def _failed_checks(row):
@@ -91,7 +87,7 @@ def _notes(row):
         # an endpoint that does not answer leaves its other checks undetermined: say so once
         undetermined = [check["name"] for check in failed if check["message"].startswith(("not checked", "not determined"))]
         failed = [check for check in failed if check["name"] not in undetermined]
-        notes.append(short_reason(row["msg"]))
+        notes.append(short_reason(row))
         if undetermined:
             notes.append("not checked: %s" % ", ".join(undetermined))
     notes += ["%s: %s" % (check["name"], check["message"]) for check in failed]

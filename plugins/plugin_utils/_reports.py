@@ -21,13 +21,14 @@ both roles. The rest of the report code builds on this module:
 from __future__ import annotations
 
 import datetime
+import math
 import statistics
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import resolve_uid, uid_label
 from ansible_collections.dicom.network.plugins.module_utils._request import RequestError
 
 SCHEMA = "dicom.network/connectivity-report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KINDS = ("pacs_verify", "dicom_audit")
 FORMATS = ("json", "junit", "csv", "markdown", "html", "openmetrics")
 EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "csv": ".csv", "markdown": ".md", "html": ".html", "openmetrics": ".prom"}
@@ -86,6 +87,59 @@ def _num(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+# expectation -> (what it is, integer only); a limit given as text ("200", as -e key=value gives it) is a limit too
+_LIMITS = {"max_rtt_ms": ("a number of milliseconds", False), "min_cert_days": ("a whole number of days", True)}
+
+
+def expectation_limit(spec, key, where="endpoint"):
+    """The number an endpoint's max_rtt_ms or min_cert_days asks for, or None when it is not set.
+
+    Checked here rather than by the role's argument spec, whose message for ``max_rtt_ms: fast`` names
+    Ansible's own string class instead of the value.
+    """
+    value = spec.get(key)
+    if value is None:
+        return None
+    what, integer = _LIMITS[key]
+    number = None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            pass
+    elif not isinstance(value, bool) and isinstance(value, (int, float)):
+        number = float(value)
+    if number is None or not math.isfinite(number) or integer and not number.is_integer():
+        raise ReportError("%s: %s must be %s, got %r" % (where, key, what, value))
+    return int(number) if integer or number.is_integer() else number
+
+
+def rtt_stats(result):
+    """Robust statistics of a probe's echo round trips (ms): samples, min, median, mad, max, and the result's
+    timing_source (kernel or user, None when unknown); None without an echo.
+
+    ``result`` is a dicom_echo result, or the ``probe`` of a report row. MAD is the median absolute deviation from the
+    median, unscaled: unlike a standard deviation it is not blown up by the one echo that waited for a busy scheduler.
+    Without ``echoes`` (a result trimmed to its summary) the module's ``rtt_ms`` is all there is: the median is its
+    ``median`` (else ``avg``), and samples and mad are unknown (None).
+    """
+    if not isinstance(result, dict):
+        return None
+    samples = sorted(echo["rtt_ms"] for echo in result.get("echoes") or []
+                     if isinstance(echo, dict) and _num(echo.get("rtt_ms")) is not None)
+    if samples:
+        median = statistics.median(samples)
+        return {"samples": len(samples), "min": samples[0], "median": round(median, 3),
+                "mad": round(statistics.median(abs(sample - median) for sample in samples), 3), "max": samples[-1],
+                "timing_source": result.get("timing_source")}
+    rtt = result.get("rtt_ms")
+    if not isinstance(rtt, dict) or _num(rtt.get("min")) is None:
+        return None
+    middle = _num(rtt.get("median"))
+    return {"samples": None, "min": rtt["min"], "median": middle if middle is not None else _num(rtt.get("avg")),
+            "mad": None, "max": _num(rtt.get("max")), "timing_source": result.get("timing_source")}
+
+
 def _fmt_ms(value):
     value = _num(value)
     if value is None:
@@ -121,9 +175,11 @@ def _base_row(name, result, extra=None):
         "outcome": result.get("outcome", "not_probed"),
         "success": bool(result.get("success")),
         "msg": result.get("msg") or "not probed",
+        "reason": result.get("reason") if result else "not probed",
         "echoscu_exit_code": result.get("echoscu_exit_code"),
         "attempts": 1 if result else 0,
         "rtt_ms": result.get("rtt_ms"),
+        "rtt_stats": rtt_stats(result),
         "timing_ms": result.get("timing_ms"),
         "accepted_transfer_syntaxes": _syntax_entries(result.get("accepted_transfer_syntaxes")),
         "discovered_transfer_syntaxes": None,
@@ -216,7 +272,7 @@ def _verify_checks(row, spec, discovered):
 
 
 def _more_checks(checks, row, spec):
-    limit = _num(spec.get("max_rtt_ms"))
+    limit = expectation_limit(spec, "max_rtt_ms", row["name"])
     if limit is not None:
         rtt = _num((row["rtt_ms"] or {}).get("max"))
         if rtt is None:
@@ -225,7 +281,7 @@ def _more_checks(checks, row, spec):
             checks.append(_check("max_rtt_ms", True, "echo round trip %s ms, at most %s ms allowed" % (_fmt_ms(rtt), limit), limit, rtt))
         else:
             checks.append(_check("max_rtt_ms", False, "echo round trip %s ms exceeds %s ms" % (_fmt_ms(rtt), limit), limit, rtt))
-    min_days = _num(spec.get("min_cert_days"))
+    min_days = expectation_limit(spec, "min_cert_days", row["name"])
     if min_days is not None:
         checks.append(_cert_check(row, min_days))
     return checks

@@ -8,7 +8,7 @@ A-ASSOCIATE-RQ/AC dumps (contexts with state and accepted transfer syntax,
 their implementation class UID/version name/max PDU), "Max Send PDV", the
 A-ASSOCIATE-RJ texts, the I:/W:/E:/F: lines and the echo response statuses.
 The dump prints DCMTK's internal UID names ("=LittleEndianExplicit"); they are
-mapped to UIDs with TRANSFER_SYNTAXES (echoscu-semantics section 3.1).
+mapped to UIDs with TRANSFER_SYNTAXES (docs/dev/echoscu-behaviour.md 1).
 """
 
 from __future__ import annotations

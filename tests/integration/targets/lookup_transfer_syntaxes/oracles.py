@@ -7,7 +7,7 @@
   transfer syntax list is tests/peers' own table, not the collection's.
 * oracle_echoscu: DCMTK echoscu 3.6.7 -d with -pts/-ppc, its association dump parsed by
   tests/peers/oracle.py. Only -pts 1..3 number the same syntaxes in 3.6.7 and in the 3.7.0 list the
-  lookup follows (echoscu-semantics 3.1), so only those are compared.
+  lookup follows (docs/dev/echoscu-behaviour.md 1), so only those are compared.
 
     python oracles.py STATE_DIRS PEER[:ABSTRACT,...|:none] ... > oracles.json
 

@@ -114,18 +114,31 @@ JSON
 "${CHECK[@]}" "$WORK/ok" pacs_verify "$WORK/expect2.json"
 "$PEER_PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["run"]["check_mode"] is True, r["run"]' "$WORK/ok/pacs_verify.json"
 
-echo "== 3. bad input is refused before any probe, naming the problem"
+echo "== 3. bad input is refused before any probe, naming the problem in the user's words"
+# refused EXTRA_VARS PATTERN: the play fails, its output matches PATTERN and names no Python class
+# (Ansible's string classes: _AnsibleTaggedStr on 2.19, AnsibleUnicode on 2.16), no report is written
+refused() {
+    local bad=$1 pattern=$2 out rc
+    set +e
+    out=$(ansible-playbook verify.yml -e "$bad" -e "pacs_verify_report_dir=$WORK/bad" "${PLAY_ARGS[@]}" 2>&1)
+    rc=$?
+    set -e
+    [ "$rc" -ne 0 ] || { echo "accepted bad input: $bad"; exit 1; }
+    echo "$out" | grep -Eq "$pattern" || { echo "unclear message for $bad:"; echo "$out"; exit 1; }
+    if echo "$out" | grep -Eq "Tagged|AnsibleUnicode|<class"; then echo "the message for $bad names Python classes:"; echo "$out"; exit 1; fi
+    [ ! -e "$WORK/bad" ] || { echo "reports written for bad input $bad"; exit 1; }
+}
+PLAY_ARGS=("$@")
 for bad in '{"pacs_verify_endpoints": [{"host": "127.0.0.1", "expect_transfer_syntaxes": ["NoSuchSyntax"]}]}' \
            '{"pacs_verify_endpoints": [{"name": "a", "host": "h1"}, {"name": "a", "host": "h2"}]}' \
            '{"pacs_verify_endpoints": [{"host": "127.0.0.1", "called_aet": "WAY-TOO-LONG-AE-TITLE"}]}' \
            '{"pacs_verify_endpoints": [{"host": "127.0.0.1", "no_such_option": 1}]}'; do
-    set +e
-    out=$(ansible-playbook verify.yml -e "$bad" -e "pacs_verify_report_dir=$WORK/bad" "$@" 2>&1)
-    rc=$?
-    set -e
-    [ "$rc" -ne 0 ] || { echo "accepted bad input: $bad"; exit 1; }
-    echo "$out" | grep -Eq "unknown transfer syntax 'NoSuchSyntax'|unique name|called_aet|no_such_option" \
-        || { echo "unclear message for $bad:"; echo "$out"; exit 1; }
-    [ ! -e "$WORK/bad" ] || { echo "reports written for bad input"; exit 1; }
+    refused "$bad" "unknown transfer syntax 'NoSuchSyntax'|unique name|called_aet|no_such_option"
 done
+# from a YAML file, where Ansible hands over its own string class
+cat >"$WORK/bad-limit.yml" <<'YAML'
+pacs_verify_endpoints:
+  - {name: pacs, host: 127.0.0.1, max_rtt_ms: fast}
+YAML
+refused "@$WORK/bad-limit.yml" "endpoint 0 \(pacs\): max_rtt_ms must be a number of milliseconds, got 'fast'"
 echo "role_pacs_verify: all scenarios passed"

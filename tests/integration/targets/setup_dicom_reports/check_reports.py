@@ -61,7 +61,8 @@ def main(directory, basename, expect_path):
         report = json.load(handle)
     rows = {row["name"]: row for row in report["endpoints"]}
     summary = report["summary"]
-    check(report["schema"] == "dicom.network/connectivity-report" and report["schema_version"] == 1, "schema %s" % report.get("schema"))
+    check(report["schema"] == "dicom.network/connectivity-report" and report["schema_version"] == 2,
+          "schema %s version %s, expected dicom.network/connectivity-report version 2" % (report.get("schema"), report.get("schema_version")))
 
     for key, value in expect.get("summary", {}).items():
         check(dig(summary, key) == value, "summary.%s = %r, expected %r" % (key, dig(summary, key), value))

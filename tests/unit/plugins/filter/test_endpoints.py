@@ -52,3 +52,17 @@ def test_inventory_endpoints_reads_every_endpoint_option():
                                      "acse_timeout": 3, "host": "10.0.0.5", "name": "pacs"}]}
     with pytest.raises(AnsibleFilterError, match="'nope' is not an inventory host"):
         endpoints.inventory_endpoints(hostvars, ["nope"])
+
+
+def test_inventory_endpoints_can_leave_the_passwords_out():
+    hostvars = {"pacs": {"ansible_host": "10.0.0.5", "dicom_tls": True, "dicom_private_key": "/k.pem",
+                         "dicom_private_key_password": "host-secret", "dicom_probe_from": "probe"},
+                "ris": {"dicom_tls": True}}
+    defaults = {"calling_aet": "AUDIT", "private_key_password": "default-secret"}
+    full = endpoints.inventory_endpoints(hostvars, ["pacs", "ris"], defaults)
+    assert full["probe"][0]["private_key_password"] == "host-secret"
+    assert full["localhost"][0]["private_key_password"] == "default-secret"
+    public = endpoints.inventory_endpoints(hostvars, ["pacs", "ris"], defaults, secrets=False)
+    assert public == {"probe": [{"calling_aet": "AUDIT", "tls": True, "private_key": "/k.pem", "host": "10.0.0.5", "name": "pacs"}],
+                      "localhost": [{"calling_aet": "AUDIT", "tls": True, "host": "ris", "name": "ris"}]}
+    assert defaults["private_key_password"] == "default-secret"  # the caller's dict is left as it was

@@ -41,7 +41,7 @@ def test_ts_name_lists_and_null():
     assert ts_name(None) is None
     with pytest.raises(AnsibleFilterError, match="style must be one of name, keyword, dcmtk"):
         ts_name(J2K_LOSSLESS, "short")
-    with pytest.raises(AnsibleFilterError, match="expects a string or a list of strings, got int"):
+    with pytest.raises(AnsibleFilterError, match="expects a string or a list of strings, got a number"):
         ts_name(5)
 
 

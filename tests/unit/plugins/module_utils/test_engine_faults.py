@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The engine against misbehaving peers: every fault ends within its deadline, classified, with
-echoscu's exit code and transcript lines (echoscu-semantics.md 4.3 and Appendix 10), never raising."""
+echoscu's exit code and transcript lines (docs/dev/echoscu-behaviour.md 2), never raising."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 from ansible_collections.dicom.network.plugins.module_utils._engine import probe, probe_all
 from ansible_collections.dicom.network.plugins.module_utils._request import build_requests
+from ansible_collections.dicom.network.tests.peers import dul
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer, closed_port
+from ansible_collections.dicom.network.tests.peers.scripted import Play, Script, ScriptedPeer
 
 
 def echo(port, host="127.0.0.1", **params):
@@ -24,6 +26,24 @@ def echo(port, host="127.0.0.1", **params):
 
 def with_peer(mode, peer_options=None, **params):
     with FaultyPeer(mode, **(peer_options or {})) as peer:
+        return echo(peer.port, **params)
+
+
+def ac_bytes(max_pdu=16384):
+    rq = dul.AssociateRQ(called_ae="ANY-SCP", calling_ae="ECHOSCU", protocol_version=1,
+                         raw_called_ae=b"ANY-SCP".ljust(16), raw_calling_ae=b"ECHOSCU".ljust(16))
+    return dul.associate_ac(rq, [(1, dul.PC_ACCEPTANCE, dul.IMPLICIT_VR_LE)], max_pdu=max_pdu)
+
+
+def rsp_bytes(message_id=1, status=0):
+    return dul.p_data([(1, dul.PDV_COMMAND | dul.PDV_LAST, dul.echo_rsp_command(message_id, status))])
+
+
+def with_script(answer=None, release=None, assoc=None, **params):
+    """The engine against tests/peers/scripted.py playing these bytes (default: a correct exchange)."""
+    script = Script(assoc or Play([(0.0, ac_bytes())]), answer or Play([(0.0, rsp_bytes())]),
+                    release or Play([(0.0, dul.RELEASE_RP_PDU)], then="close"))
+    with ScriptedPeer(lambda _called_aet: script) as peer:
         return echo(peer.port, **params)
 
 
@@ -137,8 +157,24 @@ def test_stall_in_the_middle_of_the_response():
     assert (result["outcome"], result["echoscu_exit_code"]) == ("dimse_timeout", 70)  # echoscu -td 2 -ts 4: exit 70 after 4 s
     assert "middle" in result["msg"] and "E: Echo Failed: 0006:020d DIMSE Failed to receive message" in result["log"]
     assert took < 2.5
-    blocking, took = with_peer("stall_echo_mid_pdu", socket_timeout=1)
-    assert (blocking["outcome"], blocking["echoscu_exit_code"]) == ("dimse_timeout", 0)
+    blocking, took = with_peer("stall_echo_mid_pdu", socket_timeout=1)  # 20 bytes: the PDU header had come
+    assert (blocking["outcome"], blocking["echoscu_exit_code"]) == ("dimse_timeout", 70)
+    assert took < 2.5
+
+
+@pytest.mark.parametrize("cut, then, dimse_timeout, outcome, exit_code", [
+    (3, "hold", None, "dimse_timeout", 0),     # inside the PDU header: echoscu -ts 2 says "Peer aborted", exit 0
+    (3, "hold", 1, "dimse_timeout", 70),       # ... -td 2: "DUL network read timeout", exit 70
+    (3, "close", 1, "peer_aborted", 0),
+    (6, "hold", None, "dimse_timeout", 70),    # after the header: "DIMSE Read PDV failed", exit 70 in either mode
+    (10, "close", None, "peer_aborted", 70),
+    (20, "close", 1, "peer_aborted", 70),
+])
+def test_response_cut_short_exits_as_echoscu(cut, then, dimse_timeout, outcome, exit_code):
+    # each row compared with echoscu 3.6.7 on the same bytes (tests/fuzz found the last three)
+    params = {"socket_timeout": 1} if dimse_timeout is None else {"socket_timeout": 1, "dimse_timeout": dimse_timeout}
+    result, took = with_script(Play([(0.0, rsp_bytes()[:cut])], then=then), **params)
+    assert (result["outcome"], result["echoscu_exit_code"]) == (outcome, exit_code)
     assert took < 2.5
 
 
@@ -148,6 +184,28 @@ def test_release_without_reply():
     assert result["log"][-1] == "F: Association Release Failed: 0006:031a DUL network read timeout"
     assert len(result["echoes"]) == 1 and result["association"]["released"] is False
     assert took < 2.5
+
+
+@pytest.mark.parametrize("answer, condition", [
+    (rsp_bytes() + dul.RELEASE_RP_PDU, "0006:0316 DUL P-Data PDU arrived"),  # a late P-DATA-TF (found by tests/fuzz)
+    (dul.RELEASE_RQ_PDU + dul.RELEASE_RP_PDU, "0006:0319 DUL Peer Requested Release"),  # a release collision
+    (dul.pdu(8, bytes(4)), "0006:0321 Unrecognized PDU type: 8"),
+], ids=["p-data", "release-rq", "unknown-type"])
+def test_release_answered_with_anything_but_the_rp_fails_as_in_echoscu(answer, condition):
+    result, took = with_script(release=Play([(0.0, answer)], then="close"))
+    assert (result["outcome"], result["echoscu_exit_code"], result["success"]) == ("release_failed", 1, False)
+    assert result["log"][-1] == "F: Association Release Failed: " + condition
+    assert len(result["echoes"]) == 1 and result["association"]["released"] is False
+    assert took < 2
+
+
+@pytest.mark.parametrize("answer", [ac_bytes(), dul.associate_rj(1, 1, 1), dul.RELEASE_RP_PDU], ids=["ac", "rj", "release-rp"])
+def test_association_pdu_instead_of_the_response(answer):
+    # echoscu 3.6.7: its state machine aborts the association itself, so its own A-ABORT fails: exit 1 (found by tests/fuzz)
+    result, took = with_script(Play([(0.0, answer)], then="close"))
+    assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 1)
+    assert "E: Echo Failed: 0006:020d DIMSE Failed to receive message" in result["log"]
+    assert result["association"]["aborted_by"] == "us" and took < 2
 
 
 def test_wrong_message_id():

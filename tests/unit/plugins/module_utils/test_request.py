@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dicom.network.plugins.module_utils._request import (
+from ansible_collections.dicom.network.plugins.module_utils._request import (  # pylint: disable=protected-access
     OPTIONS,
+    EchoRequest,
     RequestError,
+    _coerce,
     build_requests,
+    kind_of,
     module_argument_spec,
+    secret_values,
     validate_ae_title,
 )
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import (
@@ -131,3 +135,96 @@ def test_endpoint_aliases_override_and_conflict():
     assert [r.called_aet for r in requests] == ["OTHER", "ARCHIVE"]
     with pytest.raises(RequestError, match=r"^endpoints\[0\]\.called_aet is given twice"):
         build_requests({"endpoints": [{"host": "a", "call": "ONE", "called_aet": "TWO"}]})
+
+
+def test_secret_values_are_the_entry_passwords_of_every_shape():
+    params = {"private_key_password": "top-level-is-ansibles-job", "endpoints": [
+        {"host": "a", "private_key_password": "entry-secret"},
+        {"host": "b", "private_key_password": 4711},
+        {"host": "c", "private_key_password": ["in-a-list", {"deeper": "in-a-dict"}, True, None]},
+        {"host": "d", "private_key_password": ""},
+        {"host": "e", "called_aet": "NOT-SECRET"},
+        "not a dict",
+    ]}
+    assert secret_values(params) == {"entry-secret", "4711", "in-a-list", "in-a-dict"}
+    assert secret_values({"endpoints": "a string Ansible has not converted yet"}) == set()
+    assert secret_values({"host": "h"}) == set()
+
+
+@pytest.mark.parametrize("value, kind", [(["in-a-list"], "a list"), ({"k": "in-a-dict"}, "a dict"), (True, "a boolean")])
+def test_a_refused_password_is_not_repeated(value, kind):
+    with pytest.raises(RequestError) as info:
+        build_requests({"endpoints": [{"host": "h", "private_key_password": value}]})
+    message = str(info.value)
+    assert message.startswith("endpoints[0].private_key_password must be a string, got %s" % kind), message
+    assert "in-a-" not in message and "True" not in message, message
+
+
+def test_a_numeric_password_is_accepted():
+    # YAML makes `private_key_password: 4711` a number; echoscu +pw would take it as text
+    request = build_requests({"endpoints": [{"host": "h", "private_key_password": 4711}]})[0]
+    assert request.tls is None  # TLS options without tls are accepted and ignored
+
+
+class TaggedStr(str):
+    """What Ansible hands plugins for a YAML string: AnsibleUnicode on 2.16, _AnsibleTaggedStr on 2.19."""
+
+
+class TaggedInt(int):
+    """What ansible-core 2.19 hands plugins for a YAML number (_AnsibleTaggedInt)."""
+
+
+def _inexact(value, where):
+    """Where a value of a request is a subclass of str or int instead of exactly that."""
+    if isinstance(value, (list, tuple)):
+        return [found for index, item in enumerate(value) for found in _inexact(item, "%s[%d]" % (where, index))]
+    if isinstance(value, (str, int)) and type(value) not in (str, int, bool):  # pylint: disable=unidiomatic-typecheck
+        return ["%s is %s" % (where, type(value).__name__)]
+    return []
+
+
+def test_every_string_and_number_of_a_request_is_exactly_str_or_int():
+    params = {
+        TaggedStr("host"): TaggedStr("127.0.0.1"), "port": TaggedInt(11112), "called_aet": TaggedStr("ARCHIVE"),
+        "aetitle": TaggedStr("ME"), "ip_protocol": TaggedStr("ipv4"), "connection_timeout": TaggedStr("5"),
+        "socket_timeout": TaggedInt(7), "acse_timeout": TaggedInt(9), "dimse_timeout": TaggedInt(11), "max_pdu": TaggedInt(32768),
+        "repeat": TaggedInt(2), "log_level": TaggedStr("debug"), "propose_ts": TaggedInt(3), "propose_pc": TaggedStr("2"),
+        "abort": TaggedStr("yes"),
+    }
+    request = build_requests(params)[0]
+    values = {slot: getattr(request, slot) for slot in EchoRequest.__slots__}
+    assert [found for slot, value in values.items() for found in _inexact(value, slot)] == []
+    assert (request.host, request.port, request.calling_aet, request.connection_timeout, request.abort) == ("127.0.0.1", 11112, "ME", 5, True)
+
+
+def test_endpoint_entries_and_names_come_out_exact_too():
+    entries = [{"name": TaggedStr("pacs"), "host": TaggedStr("[::1]"), "port": TaggedInt(104)},
+               {"peer": TaggedStr("10.0.0.5"), "ciphers": [TaggedStr("TLS_AES_128_GCM_SHA256")]}]
+    requests = build_requests({"endpoints": entries, "called_aet": TaggedStr("STORESCP")})
+    for request in requests:
+        values = {slot: getattr(request, slot) for slot in EchoRequest.__slots__}
+        assert [found for slot, value in values.items() for found in _inexact(value, slot)] == [], request.name
+    assert [request.name for request in requests] == ["pacs", "STORESCP@10.0.0.5:104"]
+    assert requests[0].host == "::1"
+
+
+@pytest.mark.parametrize("spec, value, expected", [
+    ({"type": "str"}, TaggedStr("x"), "x"),
+    ({"type": "path"}, TaggedStr("/ca.pem"), "/ca.pem"),
+    ({"type": "int"}, TaggedInt(4), 4),
+    ({"type": "list", "elements": "str"}, [TaggedStr("a"), TaggedStr("b")], ["a", "b"]),
+    ({"type": "list", "elements": "path"}, TaggedStr("/one.pem"), ["/one.pem"]),
+    ({"type": "list", "elements": "str"}, TaggedStr("a, b"), ["a", "b"]),
+    ({"type": "str", "choices": ["ipv4", "ipv6"]}, TaggedStr("ipv6"), "ipv6"),
+])
+def test_coerce_returns_exact_types(spec, value, expected):
+    coerced = _coerce("option", spec, value)
+    assert coerced == expected and _inexact(coerced, "option") == []
+
+
+@pytest.mark.parametrize("value, kind", [
+    ({}, "a dict"), ([], "a list"), ("", "a string"), (TaggedStr("x"), "a string"), (TaggedInt(1), "a number"), (1.5, "a number"),
+    (True, "a boolean"), (None, "null"),
+])
+def test_kind_of_names_yaml_kinds_not_ansible_classes(value, kind):
+    assert kind_of(value) == kind

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""echoscu's texts: rejection tables (echoscu-semantics.md 4.4, B8), Max Send PDV, level filter."""
+"""echoscu's texts: rejection tables (docs/dev/echoscu-behaviour.md 3), Max Send PDV, level filter."""
 
 from __future__ import annotations
 

@@ -18,6 +18,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from ansible_collections.dicom.network.plugins.module_utils._engine import probe_all
+from ansible_collections.dicom.network.plugins.module_utils._request import build_requests
+from ansible_collections.dicom.network.plugins.modules.dicom_echo import compact_result
 from ansible_collections.dicom.network.plugins.plugin_utils import (
     _report_diff,
     _report_files,
@@ -26,6 +29,7 @@ from ansible_collections.dicom.network.plugins.plugin_utils import (
     _report_render,
     _reports,
 )
+from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer, closed_port
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 IMPLICIT = "1.2.840.10008.1.2"
@@ -135,6 +139,73 @@ def test_inventory_endpoints_groups_by_probe_host():
                       {"calling_aet": "AUDIT", "port": 11112, "host": "pacs3", "name": "pacs3"}],
         "gw1": [{"calling_aet": "AUDIT", "port": 11112, "host": "pacs2.example.org", "name": "pacs2"}],
     }
+
+
+# ---- the roles' result_detail: compact results give the same reports --------------------------
+
+
+def full_results():
+    """Real dicom_echo results (full detail) from peers that succeed, reject, answer a non-Success status and refuse,
+    plus a TLS result with every key the module returns for a peer certificate."""
+    with FaultyPeer("normal") as normal, FaultyPeer("reject") as rejecting, FaultyPeer("echo_status") as status:
+        endpoints = [{"name": "ok", "host": "127.0.0.1", "port": normal.port, "repeat": 3, "propose_ts": 3},
+                     {"name": "wrong-aet", "host": "127.0.0.1", "port": rejecting.port, "called_aet": "NOPE"},
+                     {"name": "status", "host": "127.0.0.1", "port": status.port},
+                     {"name": "down", "host": "127.0.0.1", "port": closed_port()}]
+        requests = build_requests({"endpoints": endpoints, "log_level": "info"})
+        results = probe_all(requests, 4)
+    for request, one in zip(requests, results):
+        one["name"] = request.name
+    assert [one["outcome"] for one in results] == ["success", "association_rejected", "echo_status", "connection_refused"]
+    tls = dict(results[0], name="tls")
+    tls["tls"] = dict(tls_info(12), cipher_iana="TLS_AES_256_GCM_SHA384", encryption_bits=256, profile="8996", sni=None,
+                      client_certificate=False, peer_verified=True)
+    tls["tls"]["peer_certificate"] = dict(tls["tls"]["peer_certificate"], signature_algorithm="sha256", self_signed=False)
+    return results + [tls]
+
+
+def written(report, directory):
+    """Every format of the report as text, the JSON without each endpoint's probe."""
+    paths = _report_files.write_reports(report, str(directory), "run", list(_reports.FORMATS))
+    texts = {}
+    for fmt, path in paths.items():
+        with open(path, encoding="utf-8") as handle:
+            texts[fmt] = handle.read()
+    document = json.loads(texts.pop("json"))
+    probes = [row.pop("probe") for row in document["endpoints"]]
+    return texts, document, probes
+
+
+def test_compact_results_give_the_same_reports(tmp_path, monkeypatch):
+    monkeypatch.setattr(_reports, "utc_now", lambda: "2026-01-01T00:00:00Z")
+    full = full_results()
+    compact = [dict(compact_result(one, "warn"), name=one["name"]) for one in full]
+    names = [one["name"] for one in full]
+    verify_endpoints = [{"name": "ok", "host": "127.0.0.1", "expect_transfer_syntaxes": [IMPLICIT], "max_rtt_ms": 10000},
+                        {"name": "wrong-aet", "host": "127.0.0.1", "expect_rejected": True},
+                        {"name": "status", "host": "127.0.0.1"}, {"name": "down", "host": "127.0.0.1"},
+                        {"name": "tls", "host": "127.0.0.1", "tls": True, "min_cert_days": 30}]
+    builders = {
+        "pacs_verify": lambda results: _reports.build_verify_report(verify_endpoints, copy.deepcopy(results), None, {"down": 2},
+                                                                    {"probe_hosts": ["localhost"]}),
+        "dicom_audit": lambda results: _reports.build_audit_report([{"name": name} for name in names], copy.deepcopy(results), 30,
+                                                                   {"probe_hosts": ["localhost"]}),
+    }
+    for kind, build in builders.items():
+        from_full, from_compact = build(full), build(compact)
+        baseline = json.loads(json.dumps(from_full))
+        for report in (from_full, from_compact):
+            _report_diff.compare_baseline(report, baseline)
+        texts_full, document_full, probes_full = written(from_full, tmp_path / kind / "full")
+        texts_compact, document_compact, probes_compact = written(from_compact, tmp_path / kind / "compact")
+        assert document_compact == document_full, "%s: the JSON report (probe aside) differs with compact results" % kind
+        for fmt, text in texts_full.items():
+            assert texts_compact[fmt] == text, "%s: the %s report differs with compact results" % (kind, fmt)
+        assert all("presentation_contexts" in probe and "log" in probe for probe in probes_full)
+        assert not any("presentation_contexts" in probe or "log" in probe for probe in probes_compact), \
+            "%s: the compact probes still hold the bulky keys" % kind
+        assert [len(probe["echoes"]) for probe in probes_compact] == [len(probe["echoes"]) for probe in probes_full]
+    assert document_full["summary"]["failed"] == 4 and document_full["summary"]["checks_failed"] >= 4, document_full["summary"]
 
 
 # ---- pacs_verify checks ----------------------------------------------------------------
@@ -271,8 +342,8 @@ def test_json_keys_are_stable():
     assert list(report) == ["schema", "schema_version", "kind", "title", "generated_at", "verdict", "run", "summary", "baseline",
                             "endpoints", "removed_endpoints"]
     assert list(report["endpoints"][0]) == [
-        "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "echoscu_exit_code", "attempts", "rtt_ms",
-        "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "implementation", "tls",
+        "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "reason", "echoscu_exit_code", "attempts", "rtt_ms",
+        "rtt_stats", "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "implementation", "tls",
         "certificate", "checks", "findings", "changes", "regression", "recovery", "probe", "expectations"]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
 
@@ -433,3 +504,35 @@ def test_chromium_screenshot(tmp_path):
     chromium("--screenshot=" + str(shot), "--window-size=1400,900", "file://" + page)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+
+
+class TaggedStr(str):
+    """What Ansible hands plugins for a YAML string: AnsibleUnicode on 2.16, _AnsibleTaggedStr on 2.19."""
+
+
+def test_limits_given_as_text_are_checked():
+    # -e key=value and quoted YAML give numbers as strings; they were silently not checked
+    endpoints = [{"name": "slow", "host": "h", "max_rtt_ms": TaggedStr("1")}, {"name": "fast", "host": "h", "max_rtt_ms": " 2.5 "},
+                 {"name": "tls", "host": "h", "min_cert_days": "30", "tls": True}]
+    report = _reports.build_verify_report(endpoints, [result("slow", rtt=2.5), result("fast", rtt=2.5), result("tls", tls=tls_info(12))])
+    rows = {row["name"]: row for row in report["endpoints"]}
+    assert checks(rows["slow"]) == {"reachable": True, "max_rtt_ms": False} and rows["slow"]["checks"][1]["expected"] == 1
+    assert checks(rows["fast"]) == {"reachable": True, "max_rtt_ms": True} and rows["fast"]["checks"][1]["expected"] == 2.5
+    assert checks(rows["tls"]) == {"reachable": True, "min_cert_days": False} and rows["tls"]["checks"][1]["expected"] == 30
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("max_rtt_ms", TaggedStr("fast"), "max_rtt_ms must be a number of milliseconds, got 'fast'"),
+    ("max_rtt_ms", True, "max_rtt_ms must be a number of milliseconds, got True"),
+    ("max_rtt_ms", "nan", "max_rtt_ms must be a number of milliseconds, got 'nan'"),
+    ("max_rtt_ms", [5], "max_rtt_ms must be a number of milliseconds, got [5]"),
+    ("min_cert_days", "soon", "min_cert_days must be a whole number of days, got 'soon'"),
+    ("min_cert_days", 2.5, "min_cert_days must be a whole number of days, got 2.5"),
+])
+def test_unusable_limits_are_refused_naming_the_endpoint_and_the_value(key, value, words):
+    with pytest.raises(_reports.ReportError) as info:
+        _report_inputs.echo_endpoints([{"host": "h"}, {"name": "pacs", "host": "h", key: value}])
+    assert str(info.value) == "endpoint 1 (pacs): " + words
+    assert "Tagged" not in str(info.value)
+    with pytest.raises(_reports.ReportError, match="^pacs: " + re.escape(words)):
+        _reports.build_verify_report([{"name": "pacs", "host": "h", key: value}], [result("pacs")])

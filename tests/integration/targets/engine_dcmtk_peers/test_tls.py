@@ -2,9 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TLS end to end: a throwaway PKI, DCMTK storescp +tls peers on loopback, Debian's echoscu as the oracle.
 
-Every TLS row of collection.md 2.1 against real peers (echoscu-semantics.md 6, 7 and Appendix E, F,
-H, I): authenticated and anonymous TLS, passwords, DER, trust files and hashed directories, CRLs,
-profiles and ciphers, SNI, seeds, and every failure of issue 3, each within a bounded time.
+Every TLS option of the module against real peers (docs/dev/echoscu-behaviour.md 4): authenticated and
+anonymous TLS, passwords, DER, trust files and hashed directories, CRLs, profiles and ciphers, SNI, seeds, and every failure of issue 3, each within a bounded time.
 """
 
 from __future__ import annotations
@@ -326,7 +325,7 @@ def test_oracle_agrees_on_option_errors(pki):
 
 # ---- profiles and ciphers --------------------------------------------------------------------------
 
-# Python client profile x storescp 3.6.7 server profile (echoscu-semantics.md Appendix I1 and H3).
+# Python client profile x storescp 3.6.7 server profile (docs/dev/echoscu-behaviour.md 4).
 @pytest.mark.parametrize("client, server, version", [
     ("8996", "anonymous", "TLSv1.3"), ("8996", "bcp195_ex", "TLSv1.2"), ("8996", "aes", None), ("8996", "null", None),
     ("bcp195-nd", "anonymous", "TLSv1.3"), ("bcp195-nd", "bcp195_ex", "TLSv1.2"), ("bcp195-nd", "aes", None),

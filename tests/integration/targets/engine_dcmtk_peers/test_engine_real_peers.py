@@ -4,7 +4,7 @@
 
 For every success case the accepted transfer syntax of each presentation context must equal what
 `echoscu -d` reports against the same peer with the same proposal. Debian's echoscu is 3.6.7, whose
---propose-ts list is numbered differently beyond entry 3 (echoscu-semantics.md 3.1); where our
+--propose-ts list is numbered differently beyond entry 3 (docs/dev/echoscu-behaviour.md 1); where our
 3.7.0 proposal contains syntaxes 3.6.7 cannot propose, the comparison is made with the 3.6.7
 proposal that holds every other syntax of ours, and the test asserts the peer accepted none of the
 missing ones (3.6.7 servers do not know them).
