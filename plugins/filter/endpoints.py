@@ -51,6 +51,16 @@ def check_plan(entries, checks=None, defaults=None, default_aets=None, tls_versi
         raise AnsibleFilterError("check_plan: %s" % to_native(exc)) from None
 
 
+def with_secrets(probes, owners, sources=None):
+    if not isinstance(probes, list) or not isinstance(owners, list):
+        raise AnsibleFilterError("with_secrets expects the endpoints and the owners of one check_plan job, got %s and %s"
+                                 % (kind_of(probes), kind_of(owners)))
+    try:
+        return _report_checks.with_secrets(probes, owners, sources or [])
+    except _reports.ReportError as exc:
+        raise AnsibleFilterError(to_native(exc)) from None
+
+
 def echo_retryable(results):
     if not isinstance(results, list):
         raise AnsibleFilterError("echo_retryable expects the results list of a batched dicom_echo task, got %s" % kind_of(results))
@@ -80,4 +90,5 @@ class FilterModule:
             "echo_endpoints": echo_endpoints,
             "echo_retryable": echo_retryable,
             "inventory_endpoints": inventory_endpoints,
+            "with_secrets": with_secrets,
         }

@@ -78,7 +78,7 @@ OPTIONS = {
 FIND_OPTIONS = {
     "query_model": {"type": "str", "default": "study", "choices": ["study", "worklist"], "endpoint": True},
 }
-ECHO_ONLY_OPTIONS = ("propose_ts", "propose_pc", "repeat", "abort", "facts")
+ECHO_ONLY_OPTIONS = ("propose_ts", "propose_pc", "repeat", "abort", "facts", "result_detail")
 
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])

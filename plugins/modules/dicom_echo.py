@@ -602,8 +602,9 @@ ansible_facts:
 
 import gc
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ..module_utils._probe_module import ProbeModule
 from ..module_utils._request import OFFLINE_ACTIONS, MissingLibraryError, RequestError, build_requests, module_argument_spec, secret_values
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
@@ -622,20 +623,6 @@ COMPACT_CERTIFICATE = ("subject", "issuer", "serial", "not_before", "not_after",
 LOG_ASKED = ("info", "debug", "trace")  # log_level above the default: the transcript was asked for
 # How many failed endpoints a batch's msg names (in input order); summary and results have them all.
 MSG_FAILED_NAMED = 5
-
-
-class _EchoModule(AnsibleModule):
-    """AnsibleModule that masks the passwords of `endpoints` entries from the moment it has read them.
-
-    Ansible masks only the no_log options it validates itself. The entries of `endpoints` are
-    validated by build_requests(), after AnsibleModule.__init__ has already written the arguments to
-    syslog/journald ("Invoked with ...") and, when its own argument check fails, returned them in
-    invocation.module_args; so their secrets join no_log_values as soon as the arguments are loaded.
-    """
-
-    def _load_params(self):
-        super()._load_params()
-        self.no_log_values.update(secret_values(self.params))
 
 
 def _facts(result):
@@ -741,7 +728,7 @@ def _write_seeds(module, requests, results):
 
 
 def main():
-    module = _EchoModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module = ProbeModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     params = module.params
     # again after Ansible's conversions: an entry given as a string is a dict only now
     module.no_log_values.update(secret_values(params))

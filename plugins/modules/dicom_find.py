@@ -219,9 +219,10 @@ summary:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
-from ..module_utils._request import RequestError, build_requests, find_argument_spec
+from ..module_utils._probe_module import ProbeModule
+from ..module_utils._request import MissingLibraryError, RequestError, build_requests, find_argument_spec, secret_values
 
 # Keys of an engine result that mean nothing for a C-FIND.
 _ECHO_KEYS = ("echoes", "rtt_ms", "echoscu_exit_code", "checked_at")
@@ -241,10 +242,15 @@ def _clean(result):
 
 
 def main():
-    module = AnsibleModule(argument_spec=find_argument_spec(), supports_check_mode=True, mutually_exclusive=[["host", "endpoints"]])
+    module = ProbeModule(argument_spec=find_argument_spec(), supports_check_mode=True, mutually_exclusive=[["host", "endpoints"]])
     params = module.params
+    # again after Ansible's conversions: an entry given as a string is a dict only now
+    module.no_log_values.update(secret_values(params))
     try:
         requests = build_requests(params, find=True)
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library, reason="for %s" % exc.reason), exception=exc.exception,
+                         outcome="invalid_input", changed=False)
     except RequestError as exc:
         module.fail_json(msg=str(exc), outcome="invalid_input", changed=False)
 

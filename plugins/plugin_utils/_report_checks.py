@@ -21,6 +21,7 @@ severity, a one-line explanation and a remedy (FINDINGS).
 from __future__ import annotations
 
 from ansible_collections.dicom.network.plugins.module_utils._find import MODELS, random_title
+from ansible_collections.dicom.network.plugins.module_utils._request import SECRET_KEYS
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import CHECK_KEYS, ReportError, _check, _finish_row
 
 CHECKS = ("called_aet_enforced", "calling_aet_enforced", "default_aet", "query", "tls_versions", "implementation")
@@ -107,7 +108,10 @@ def endpoint_checks(entry, defaults):
 
 
 def _probe_base(entry):
-    return {key: value for key, value in entry.items() if key not in CHECK_KEYS and key not in _ECHO_ONLY and key != "name"}
+    """The endpoint's options every probe of it starts from. Never its secrets: the plan is stored as a fact and its jobs
+    are loop items, which Ansible prints at -v; with_secrets() puts them back where a module is called."""
+    return {key: value for key, value in entry.items()
+            if key not in CHECK_KEYS and key not in _ECHO_ONLY and key != "name" and key not in SECRET_KEYS}
 
 
 def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_available=TLS_VERSIONS, skip=()):
@@ -118,8 +122,9 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
     list_profiles), or {probe host: those versions}; ``skip``: names of endpoints not to probe (their echo
     association failed, so every check would only be undetermined), whose checks are still listed. Returns
 
-    * ``jobs``: [{probe_from, kind, module, endpoints}], one batched dicom_echo (dicom_find for ``query``) task each,
-      per probe host (null for a list) and check kind that has probes;
+    * ``jobs``: [{probe_from, kind, module, endpoints, owners, tls_owners}], one batched dicom_echo (dicom_find for
+      ``query``) task each, per probe host (null for a list) and check kind that has probes; ``owners`` names the
+      endpoint of each probe, ``tls_owners`` the TLS endpoints among them (the only ones a secret can matter to);
     * ``index``: {probe name: [endpoint, check, variant]}; ``checks``: {endpoint: its checks};
       ``untested``: {endpoint: TLS versions its probe host cannot offer}; ``skipped``: the endpoints of ``skip``.
     """
@@ -129,11 +134,13 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
     for probe_from, entries in groups:
         offered = tls_available.get(probe_from, TLS_VERSIONS) if isinstance(tls_available, dict) else tls_available
         probes = {kind: [] for kind in PROBE_MODULES}
+        owners = {kind: [] for kind in PROBE_MODULES}
 
-        def add(kind, entry, variant, probe, probes=probes):
+        def add(kind, entry, variant, probe, probes=probes, owners=owners):
             name = "%s~%s~%s" % (entry["name"], kind, variant)
             probe["name"] = name
             probes[kind].append(probe)
+            owners[kind].append(entry["name"])
             index[name] = [entry["name"], kind, variant]
 
         for entry in entries or []:
@@ -167,10 +174,32 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
                         untested.setdefault(entry["name"], []).append(version)
                 if entry.get("plain_port"):
                     add("tls_versions", entry, "plain", dict(base, tls=False, port=entry["plain_port"]))
-        jobs += [{"probe_from": probe_from, "kind": kind, "module": PROBE_MODULES[kind], "endpoints": batch}
+        jobs += [{"probe_from": probe_from, "kind": kind, "module": PROBE_MODULES[kind], "endpoints": batch, "owners": owners[kind],
+                  "tls_owners": sorted({owner for owner, probe in zip(owners[kind], batch) if probe.get("tls")})}
                  for kind, batch in probes.items() if batch]
     return {"jobs": jobs, "index": index, "checks": wanted, "untested": untested, "skipped": sorted(skip & set(wanted)),
             "default_aets": list(default_aets)}
+
+
+def with_secrets(probes, owners, sources):
+    """The probes of a job with the secrets (SECRET_KEYS) of their endpoints put back.
+
+    ``owners``: the job's ``owners`` (the endpoint of each probe); ``sources``: endpoint dicts with ``name``,
+    secrets included (a list, or {probe host: list}). A probe of the plain-port variant never gets a TLS secret it
+    does not use, but carrying it does no harm either.
+    """
+    if len(owners) != len(probes):
+        raise ReportError("with_secrets: %d probes but %d owners; give the owners of the same job" % (len(probes), len(owners)))
+    entries = [entry for batch in sources.values() for entry in batch] if isinstance(sources, dict) else sources or []
+    secrets = {}
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("name") is not None:
+            found = {key: value for key, value in entry.items() if key in SECRET_KEYS and value is not None}
+            if found:
+                secrets[entry["name"]] = found
+    if not secrets:
+        return probes
+    return [dict(probe, **secrets[owner]) if owner in secrets else probe for probe, owner in zip(probes, owners)]
 
 
 # --------------------------------------------------------------------------------------------

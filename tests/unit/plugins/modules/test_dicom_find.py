@@ -53,3 +53,10 @@ def test_batch_fails_when_one_endpoint_fails_and_reports_all(capsys):
     assert code == 1 and result["summary"] == {"total": 2, "succeeded": 1, "failed": 1, "outcomes": {"success": 1, "find_status": 1}}
     assert [entry["name"] for entry in result["results"]] == ["good", "bad"]
     assert result["results"][1]["query"]["status"] == 0xC000 and result["results"][1]["query"]["model"] == "worklist"
+
+
+def test_entry_passwords_never_reach_the_result(capsys):
+    code, result = run_module(capsys, {"endpoints": [{"host": "127.0.0.1", "tls": True, "private_key": "/nonexistent/key.pem",
+                                                      "certificate": "/nonexistent/cert.pem", "private_key_password": "hunter2-find"}]})
+    assert code == 1 and result["outcome"] == "invalid_input"
+    assert "hunter2-find" not in json.dumps(result)
