@@ -65,6 +65,13 @@ def main(argv=None):
     parser.add_argument("--peers", default="demo,orthanc", help="demo, orthanc or both (default demo,orthanc)")
     parser.add_argument("--port", type=int, default=26104, help="TCP port of the demo SCP listeners (default 26104)")
     args = parser.parse_args(argv)
+    try:
+        return measure(args)
+    except audit_bench.BenchError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def measure(args):
     work = tempfile.mkdtemp(prefix="dicom-checks-bench-")
     collections = os.path.join(work, "collections", "ansible_collections", "dicom")
     os.makedirs(collections)
