@@ -148,5 +148,3 @@ def test_unreachable_endpoint_leaves_checks_undetermined_without_findings():
     row = report["endpoints"][0]
     assert row["findings"] == [] and row["status"] == "failed"
     assert all(check["message"].startswith("not determined") for check in row["checks"] if check["name"] != "reachable")
-
-
