@@ -428,13 +428,15 @@ def decode_command(encoded, boundaries=()):
         if group != 0x0000:
             raise _receive_failed("undecodable DIMSE command set: element (%04x,%04x) is not a command element" % (group, element),
                                   condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
-        if element < highest and length and boundaries:
+        if element <= highest and length and boundaries:
             # DCMTK goes on reading a value cut by a fragment boundary into the highest tag read so far (its element
-            # list is sorted): the value of an element out of ascending order must lie within one fragment
+            # list is sorted; a second entry is dropped): the value of an element out of ascending order, or given
+            # twice, must lie within one fragment
             after = bisect.bisect_left(boundaries, offset)
             if after < len(boundaries) and boundaries[after] < offset + length:
-                raise _receive_failed("the value of (0000,%04x), out of ascending tag order, is split between PDVs, which DCMTK's "
-                                      "echoscu misreads" % element, condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
+                raise _receive_failed("the value of (0000,%04x), out of ascending tag order or given twice, is split between PDVs, "
+                                      "which DCMTK's echoscu misreads" % element,
+                                      condition="0006:020d DIMSE: receiveCommand: cmdSet->read() Failed")
         highest = max(highest, element)
         elements.setdefault(element, encoded[offset:offset + length])  # a second entry is ignored, as DCMTK does
         offset += length

@@ -121,9 +121,9 @@ options:
     description:
       - A latency shift is reported when the median echo round trip of an endpoint moved by more than a threshold, and its
         fastest echo moved by as much, the same way. The threshold is the sum of this absolute floor in milliseconds,
-        O(latency_threshold_pct) percent of the baseline median, and O(latency_noise_factor) standard errors of the difference
-        of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its reasoning are in the collection's C(docs/reports.md),
-        section "Latency shifts".
+        O(latency_threshold_pct) percent of the lower of the two medians, and O(latency_noise_factor) standard errors of the
+        difference of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its
+        reasoning are in the collection's C(docs/reports.md), section "Latency shifts".
       - The floor covers the delay that the probing host's own load adds to every echo of a run.
       - Send several echoes per endpoint (the C(dicom.network.dicom_echo) option C(repeat)); with one echo the spread is unknown
         and only the floor and the percentage remain.
@@ -131,8 +131,8 @@ options:
     default: 20.0
   latency_threshold_pct:
     description:
-      - The part of the threshold that grows with the round trip, in percent of the baseline median (slow links vary more
-        from one run to the next). See O(latency_threshold_ms).
+      - The part of the threshold that grows with the round trip, in percent of the lower of the two medians (slow links vary
+        more from one run to the next). See O(latency_threshold_ms).
     type: float
     default: 25.0
   latency_noise_factor:

@@ -114,12 +114,13 @@ def render_html(report):
     out.append('<div class="chips">' + chips + "</div>")
     if report.get("baseline"):
         base = report["baseline"]
-        out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); latency shifts flagged beyond %s ms + %s%% of the '
-                   'baseline median + %s &times; the spread of the echoes.%s</div>' % (
-            _h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0,
-            _h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")), _h(base.get("latency_noise_factor")),
-            " %d endpoint(s) of the baseline are gone: %s." % (summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
-            if summary["removed"] else ""))
+        rule = ("latency shifts flagged when the median and the fastest echo moved by more than %s ms + %s%% of the lower median + %s "
+                "standard errors of the medians' difference" % (_h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")),
+                                                                _h(base.get("latency_noise_factor"))))
+        gone = " %d endpoint(s) of the baseline are gone: %s." % (summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
+        out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); %s.%s</div>' % (
+            _h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0, rule,
+            gone if summary["removed"] else ""))
     regressions = [row for row in report["endpoints"] if row["regression"]]
     if regressions:
         out.append('<div class="callout" id="regressions"><b>%d regression%s since the baseline</b><ul>' % (

@@ -190,6 +190,14 @@ class PData:
         return pdu(self.pdu_type, b"".join(pdv.encode() for pdv in self.pdvs), self.reserved, self.length_delta)
 
 
+def set_on_one(rng, attribute, value, last=False):
+    """A hook that sets ``attribute`` on one random element of the list it is given (the last one if ``last``)."""
+    def hook(items):
+        setattr(items[-1 if last else rng.randrange(len(items))], attribute, value)
+        return items
+    return hook
+
+
 def fragment(command_bytes, rng, context_id=1, pieces=None):
     """Command PDVs for ``command_bytes`` split into ``pieces`` fragments (even lengths, last bit on the last)."""
     positions = range(2, len(command_bytes), 2)
@@ -448,8 +456,8 @@ def m_ac_user(b, rng):
     what = rng.choice(["max_small", "max_value", "max_size", "no_max", "max_twice", "impl_uid", "version", "role", "extneg",
                        "identity", "unknown", "async"])
     if what in ("max_small", "max_value"):
-        value = rng.randint(0, 20) if what == "max_small" else rng.choice([0, 1, 12, 13, 14, 15, 16, 18, 20, 26, 100, 1000, 4095,
-                                                                             0x7FFFFFFF, 0xFFFFFFFF])
+        choices = [0, 1, 12, 13, 14, 15, 16, 18, 20, 26, 100, 1000, 4095, 0x7FFFFFFF, 0xFFFFFFFF]
+        value = rng.randint(0, 20) if what == "max_small" else rng.choice(choices)
         user.children = [Item(0x51, struct.pack(">I", value)) if c.kind == 0x51 else c for c in user.children]
         if not any(c.kind == 0x51 for c in user.children):
             user.children.insert(0, Item(0x51, struct.pack(">I", value)))
@@ -666,24 +674,15 @@ def m_rsp_pdv(b, rng):
         label = "context=%d" % value
     elif action in ("control", "control_one"):
         value = rng.choice([0x00, 0x01, 0x02, 0x03, 0x07, 0x0B, 0x13, 0x83, 0xFF, 0xFE, 0xFD])
-
-        def hook(pdvs, value=value, one=action == "control_one"):
-            index = rng.randrange(len(pdvs)) if one else len(pdvs) - 1
-            pdvs[index].control = value
-            return pdvs
-        b.pdvs_hook = hook
+        b.pdvs_hook = set_on_one(rng, "control", value, last=action == "control")
         label = "control=0x%02x" % value
     elif action == "length":
         delta = rng.choice([-1, 1, -2, 2, 100, -10, -0x7FFFFFFF])
-
-        def hook(pdvs, delta=delta):
-            pdvs[rng.randrange(len(pdvs))].length_delta = delta
-            return pdvs
-        b.pdvs_hook = hook
+        b.pdvs_hook = set_on_one(rng, "length_delta", delta)
         label = "pdv length %+d" % delta
     elif action == "odd_split":
         raw = b.command.encode()
-        cut = rng.choice([c for c in range(1, len(raw) - 1, 2)])
+        cut = rng.choice(range(1, len(raw) - 1, 2))
         b.pdvs_hook = lambda pdvs, raw=raw, cut=cut: [Pdv(1, 1, raw[:cut]), Pdv(1, 3, raw[cut:])]
         label = "cut at %d" % cut
     elif action == "empty_fragment":
@@ -698,10 +697,7 @@ def m_rsp_pdv(b, rng):
     elif action == "data_after":
         b.pdvs_hook = lambda pdvs: pdvs + [Pdv(1, rng.choice([0, 2]), rng.choice([b"", b"\0\0", b"\x08\0\x16\0\x02\0\0\0ab"]))]
     elif action == "no_last":
-        def hook(pdvs):
-            pdvs[-1].control = 1
-            return pdvs
-        b.pdvs_hook = hook
+        b.pdvs_hook = set_on_one(rng, "control", 1, last=True)
     elif action == "many_empty":
         count = rng.choice([10, 100, 255, 256, 257, 1000, 5000])
         where = rng.choice(["before", "spread"])
@@ -721,25 +717,14 @@ def m_rsp_pdu(b, rng):
     label = action
     if action == "length":
         delta = rng.choice([-1, -2, 1, 2, -6, 100])
-
-        def hook(pdus, delta=delta):
-            pdus[rng.randrange(len(pdus))].length_delta = delta
-            return pdus
-        b.pdus_hook = hook
+        b.pdus_hook = set_on_one(rng, "length_delta", delta)
         label = "delta=%+d" % delta
     elif action == "type":
         value = rng.choice([0, 2, 3, 8, 0x14, 0xFF])
-
-        def hook(pdus, value=value):
-            pdus[rng.randrange(len(pdus))].pdu_type = value
-            return pdus
-        b.pdus_hook = hook
+        b.pdus_hook = set_on_one(rng, "pdu_type", value)
         label = "type=0x%02x" % value
     elif action == "reserved":
-        def hook(pdus):
-            pdus[0].reserved = rng.randint(1, 255)
-            return pdus
-        b.pdus_hook = hook
+        b.pdus_hook = set_on_one(rng, "reserved", rng.randint(1, 255))
     elif action == "empty_before":
         b.extra_before_rsp = pdu(4, b"") * rng.randint(1, 3)
     elif action == "empty_after":

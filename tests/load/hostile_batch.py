@@ -27,14 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
-import time
 
-from ..peers import dul, real
-from ..peers.scripted import Play, Script, ScriptedPeer
+from ..peers import hostile, real
+from ..peers.scripted import ScriptedPeer
 
 MODULE = "ansible_collections.dicom.network.plugins.modules.dicom_echo"
 # Runs the module and reports its own children's peak RSS: a child forked from this (large) process would count
@@ -48,46 +46,20 @@ LAUNCHER = ("import resource, subprocess, sys, time\n"
 TIMEOUT = 10          # acse_timeout and socket_timeout of the batch
 DISTINCT = 20         # endpoints of each "distinct" kind
 
-AC = dul.associate_ac(dul.AssociateRQ(called_ae="ANY-SCP", calling_ae="ECHOSCU", protocol_version=1, raw_called_ae=b"ANY-SCP".ljust(16),
-                                      raw_calling_ae=b"ECHOSCU".ljust(16)), [(1, dul.PC_ACCEPTANCE, dul.IMPLICIT_VR_LE)])
-RSP = dul.p_data([(1, dul.PDV_COMMAND | dul.PDV_LAST, dul.echo_rsp_command(1, 0))])
-RP_CLOSE = Play([(0.0, dul.RELEASE_RP_PDU)], then="close")
-
-
-def _script(assoc=None, echo=None):
-    return Script(assoc or Play([(0.0, AC)]), echo or Play([(0.0, RSP)]), RP_CLOSE)
-
-
-def _trickle(data, gap=0.015):
-    return [(gap, data[index:index + 1]) for index in range(len(data))]
-
-
-def _distinct_ac(number):
-    """A valid AC of about 60 KiB, different for each number: accepted, and too large for the AC decode cache."""
-    padding = struct.pack(">BBH", 0x77, 0, 60000) + number.to_bytes(4, "big") * 15000
-    return dul.pdu(dul.A_ASSOCIATE_AC, AC[6:] + padding)
-
 
 def hostile_kinds():
     """name -> (Script, expected outcome, bound in seconds for the probe's total time)."""
-    close = "close"
     kinds = {
-        "empty_pdvs": (_script(echo=Play([(0.0, dul.pdu(dul.P_DATA_TF, struct.pack(">IBB", 2, 1, 1) * 699050))], then=close)),
-                       "protocol_error", 2.0),
-        "items": (_script(assoc=Play([(0.0, dul.pdu(dul.A_ASSOCIATE_AC, AC[6:] + b"\x77\0\0\0" * 500000))], then=close)),
-                  "protocol_error", 2.0),
-        "gigabyte": (_script(echo=Play([(0.0, struct.pack(">BBI", dul.P_DATA_TF, 0, 1 << 30) + bytes(1 << 20))], then=close)),
-                     "protocol_error", 2.0),
-        # about 4 s in all; each message well inside acse/socket bounds
-        "trickle": (Script(Play(_trickle(AC)), Play(_trickle(RSP)), Play(_trickle(dul.RELEASE_RP_PDU), then=close)), "success", 8.0),
+        "empty_pdvs": (hostile.EMPTY_PDVS, "protocol_error", 2.0),
+        "items": (hostile.ITEMS, "protocol_error", 2.0),
+        "gigabyte": (hostile.GIGABYTE, "protocol_error", 2.0),
+        "trickle": (hostile.TRICKLE, "success", 8.0),  # about 4 s; each message well inside its bounds
         # never complete: ends 2 x socket_timeout after the C-ECHO-RQ (docs/dev/timeouts.md)
-        "never_ending": (_script(echo=Play([], then="hold", interval=0.1, stream=dul.p_data([(1, dul.PDV_COMMAND, b"\0\0")]),
-                                           duration=120)), "dimse_timeout", 2 * TIMEOUT + 2.0),
+        "never_ending": (hostile.never_ending(duration=120), "dimse_timeout", 2 * TIMEOUT + 2.0),
     }
     for number in range(DISTINCT):
-        kinds["distinct_ac_%02d" % number] = (_script(assoc=Play([(0.0, _distinct_ac(number))])), "success", 2.0)
-        answer = struct.pack(">BBI", dul.P_DATA_TF, 0, 4 << 20) + number.to_bytes(4, "big") * (1 << 20)
-        kinds["distinct_4m_%02d" % number] = (_script(echo=Play([(0.0, answer)], then=close)), "protocol_error", 2.0)
+        kinds["distinct_ac_%02d" % number] = (hostile.distinct_ac(number), "success", 2.0)
+        kinds["distinct_4m_%02d" % number] = (hostile.distinct_4m(number), "protocol_error", 2.0)
     return kinds
 
 
@@ -155,8 +127,8 @@ def main(argv=None):
         seconds = result["timing_ms"]["total"] / 1000.0
         hostile_rows.append((result["name"], result["outcome"], seconds))
         if result["outcome"] != outcome or seconds > bound:
-            problems.append("%s: %s after %.1f s (%s), expected %s within %.0f s" % (result["name"], result["outcome"], seconds, result["msg"],
-                                                                                  outcome, bound))
+            problems.append("%s: %s after %.1f s (%s), expected %s within %.0f s"
+                            % (result["name"], result["outcome"], seconds, result["msg"], outcome, bound))
     for label, run in runs.items():
         if run["maxrss_mb"] > args.rss_limit:
             problems.append("%s: the module's peak RSS was %.1f MB, more than %.0f MB" % (label, run["maxrss_mb"], args.rss_limit))

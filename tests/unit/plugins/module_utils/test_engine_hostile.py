@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Hostile peers against the real engine over loopback (issue 9, defects 7, 8, 9 and 11).
 
-Each peer plays fixed bytes (tests/peers/scripted.py); where the issue compares with echoscu, echoscu gets
-the same bytes here too. The bounds asserted are those of docs/dev/timeouts.md: a message must begin
-within its deadline and be complete socket_timeout after that deadline.
+Each peer plays fixed bytes (tests/peers/scripted.py). The bounds asserted are those of docs/dev/timeouts.md:
+a message must begin within its deadline and be complete socket_timeout after that deadline. What DCMTK's
+echoscu does with the same bytes is asserted in the integration target engine_dcmtk_peers
+(test_engine_hostile_echoscu.py), beside the other suites that need DCMTK.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import socket
 import ssl
 import struct
-import subprocess
 import threading
 import time
 
@@ -22,24 +22,12 @@ import pytest
 from ansible_collections.dicom.network.plugins.module_utils._engine import probe, probe_all_async
 from ansible_collections.dicom.network.plugins.module_utils._request import build_requests
 from ansible_collections.dicom.network.tests.peers import dul
-from ansible_collections.dicom.network.tests.peers._proc import tool
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer
-from ansible_collections.dicom.network.tests.peers.scripted import Play, Script, ScriptedPeer
+from ansible_collections.dicom.network.tests.peers.hostile import (
+    AC, EMPTY_P_DATA_EVERY_SECOND, EMPTY_PDVS, GIGABYTE, ITEMS, RP, RSP, TRICKLE, TRICKLE_GAP, never_ending, script)
+from ansible_collections.dicom.network.tests.peers.scripted import Play, ScriptedPeer
 from ansible_collections.dicom.network.tests.peers.tls_peers import TLSFront
 from ansible_collections.dicom.network.tests.peers.tls_pki import make_pki
-
-AC = dul.associate_ac(dul.AssociateRQ(called_ae="ANY-SCP", calling_ae="ECHOSCU", protocol_version=1, raw_called_ae=b"ANY-SCP".ljust(16),
-                                      raw_calling_ae=b"ECHOSCU".ljust(16)), [(1, dul.PC_ACCEPTANCE, dul.IMPLICIT_VR_LE)])
-RSP = dul.p_data([(1, dul.PDV_COMMAND | dul.PDV_LAST, dul.echo_rsp_command(1, 0))])
-RP = dul.RELEASE_RP_PDU
-
-
-def script(assoc=None, echo=None, release=None):
-    return Script(assoc or Play([(0.0, AC)]), echo or Play([(0.0, RSP)]), release or Play([(0.0, RP)], then="close"))
-
-
-def trickle(data, gap):
-    return Play([(gap, data[index:index + 1]) for index in range(len(data))])
 
 
 def request(port, **params):
@@ -53,49 +41,25 @@ def ours(port, **params):
     return result, time.monotonic() - started
 
 
-def echoscu(port, *args):
-    """DCMTK's echoscu on the same peer: (exit code, whether it logged a successful echo, seconds)."""
-    started = time.monotonic()
-    done = subprocess.run([tool("echoscu"), "-v", *map(str, args), "127.0.0.1", str(port)], capture_output=True, text=True,
-                          timeout=120, check=False)
-    succeeded = "I: Received Echo Response (Success)" in done.stderr and "Echo Failed" not in done.stderr
-    return done.returncode, succeeded, time.monotonic() - started
-
-
-def both(peer_script, our_params, echoscu_args):
-    """Our result and echoscu's, run at the same time against the same bytes."""
-    with ScriptedPeer(lambda _called_aet: peer_script) as peer:
-        theirs = {}
-        thread = threading.Thread(target=lambda: theirs.update(result=echoscu(peer.port, *echoscu_args)))
-        thread.start()
-        result, took = ours(peer.port, **our_params)
-        thread.join(150)
-    return result, took, theirs["result"]
-
-
 # ---- defect 7: socket_timeout bounds each wait, not a whole PDU ---------------------------------
-def test_a_steady_trickle_succeeds_as_with_echoscu():
+
+
+def test_a_steady_trickle_succeeds():
     # one byte every 15 ms, every message: the AC (~180 bytes) takes about 2.7 s with socket_timeout 1
-    gap = 0.015
-    peer_script = script(trickle(AC, gap), trickle(RSP, gap), Play(trickle(RP, gap).chunks, then="close"))
-    result, took, (code, succeeded, _seconds) = both(peer_script, {"socket_timeout": 1}, ["-ts", 1])
-    assert (code, succeeded) == (0, True)
+    with ScriptedPeer(lambda _called_aet: TRICKLE) as peer:
+        result, took = ours(peer.port, socket_timeout=1)
     assert result["outcome"] == "success", result["msg"]
-    assert took > len(AC + RSP + RP) * gap * 0.9  # the trickle really was slow
+    assert took > len(AC + RSP + RP) * TRICKLE_GAP * 0.9  # the trickle really was slow
 
 
 # ---- defect 8: nothing holds a probe beyond its bounds -----------------------------------------
-def test_an_empty_p_data_tf_every_second_fails_at_the_first_as_echoscu():
+def test_an_empty_p_data_tf_every_second_fails_at_the_first():
     # without dimse_timeout (socket_timeout 60, the default): the first empty P-DATA-TF ends the probe
-    peer_script = script(echo=Play([], then="hold", interval=1.0, stream=dul.pdu(dul.P_DATA_TF, b""), duration=15))
-    result, took, (code, succeeded, seconds) = both(peer_script, {}, [])
-    assert (code, succeeded) == (70, False) and seconds < 5
+    with ScriptedPeer(lambda _called_aet: EMPTY_P_DATA_EVERY_SECOND) as peer:
+        result, took = ours(peer.port)
     assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 70)
     assert "PDU without any PDVs" in result["msg"]
     assert took < 3
-
-
-NEVER_ENDING = Play([], then="hold", interval=0.1, stream=dul.p_data([(1, dul.PDV_COMMAND, b"\0\0")]), duration=15)
 
 
 @pytest.mark.parametrize("params, bound, exit_code", [
@@ -104,7 +68,7 @@ NEVER_ENDING = Play([], then="hold", interval=0.1, stream=dul.p_data([(1, dul.PD
     ({"socket_timeout": 1, "dimse_timeout": 2}, 3, 70),  # non-blocking: due within dimse_timeout, complete 1 s later
 ])
 def test_a_never_ending_fragment_stream_ends_at_the_completion_bound(params, bound, exit_code):
-    with ScriptedPeer(lambda _called_aet: script(echo=NEVER_ENDING)) as peer:
+    with ScriptedPeer(lambda _called_aet: never_ending()) as peer:
         result, took = ours(peer.port, **params)
     assert (result["outcome"], result["echoscu_exit_code"]) == ("dimse_timeout", exit_code)
     assert "not complete" in result["msg"]
@@ -170,29 +134,23 @@ def test_a_partial_association_answer_then_close_is_peer_aborted_over_tls_as_in_
 
 
 # ---- defect 11: one hostile endpoint cannot starve the others ----------------------------------
-HOSTILE = {
-    # a P-DATA-TF of 4 MiB of empty PDVs as the answer to the C-ECHO-RQ
-    "empty_pdvs": script(echo=Play([(0.0, dul.pdu(dul.P_DATA_TF, struct.pack(">IBB", 2, 1, 1) * 699050))], then="close")),
-    # an association answer of 500,000 items
-    "items": script(assoc=Play([(0.0, dul.pdu(dul.A_ASSOCIATE_AC, AC[6:] + b"\x77\0\0\0" * 500000))], then="close")),
-    # a response announcing 1 GiB
-    "gigabyte": script(echo=Play([(0.0, struct.pack(">BBI", dul.P_DATA_TF, 0, 1 << 30) + bytes(65536))], then="close")),
-}
+HOSTILE = {"empty_pdvs": EMPTY_PDVS, "items": ITEMS, "gigabyte": GIGABYTE}
 
 
 def test_hostile_endpoints_do_not_starve_healthy_ones():
     # Starving shows as event-loop lag: a heartbeat in the batch's own loop must never wait long, whatever the
     # hostile peers send (decoding 4 MiB of empty PDVs took a second of CPU before the bounds, 500,000 items 3-4 s).
+    # The lag is counted in the loop thread's own CPU time, so a busy machine descheduling us is not taken for it.
     endpoints = []
 
     async def batch(requests):
         gaps, stop = [], asyncio.Event()
 
         async def heartbeat():
-            last = time.monotonic()
+            last = time.thread_time()
             while not stop.is_set():
                 await asyncio.sleep(0.01)
-                now = time.monotonic()
+                now = time.thread_time()
                 gaps.append(now - last)
                 last = now
         beat = asyncio.ensure_future(heartbeat())
@@ -207,10 +165,10 @@ def test_hostile_endpoints_do_not_starve_healthy_ones():
         for index, kind in enumerate(HOSTILE):  # among the first probes, as the issue measured it
             endpoints.insert(20 * index, {"host": "127.0.0.1", "port": hostile.port, "called_aet": kind.upper(), "name": kind})
         results, lag = asyncio.run(batch(build_requests({"endpoints": endpoints, "socket_timeout": 5, "acse_timeout": 5})))
-    assert lag < 0.5, "the event loop was blocked for %.2f s" % lag
+    assert lag < 0.25, "the event loop spent %.2f s of CPU between two heartbeats" % lag
     by_name = {result["endpoint"]["called_aet"]: result for result in results if result["endpoint"]["port"] == hostile.port}
     assert sorted(by_name) == sorted(kind.upper() for kind in HOSTILE)
     for kind, result in by_name.items():
         assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 1 if kind == "ITEMS" else 70), result["msg"]
-        assert result["timing_ms"]["total"] < 1000, (kind, result["timing_ms"])  # refused from the PDU header, not decoded
+        assert result["timing_ms"]["total"] < 5000, (kind, result["timing_ms"])  # within its deadlines (socket_timeout 5)
     assert [result["outcome"] for result in results if result["endpoint"]["port"] == healthy.port] == ["success"] * 300

@@ -269,7 +269,7 @@ def test_a_value_split_between_pdvs_must_follow_ascending_order():
     # at the value's first byte, inside it: echoscu misreads the rest and fails; at 76 it loses the UID's last two bytes
     # unnoticed (the C-ECHO-RSP does not need it), where we refuse: stricter, never the reverse
     for cut in (60, 64, 76):
-        with pytest.raises(_pdu.ProtocolError, match=r"\(0000,0002\), out of ascending tag order, is split") as info:
+        with pytest.raises(_pdu.ProtocolError, match=r"\(0000,0002\), out of ascending tag order or given twice, is split") as info:
             _feed(*_split(command, [cut]))
         assert info.value.condition == "0006:020d DIMSE: receiveCommand: cmdSet->read() Failed"
     for cuts in ((), (56,), (40, 58), (20, 50)):  # elsewhere, or in its header: read correctly (echoscu too)
@@ -278,6 +278,16 @@ def test_a_value_split_between_pdvs_must_follow_ascending_order():
     in_order = _command()
     assembler, done = _feed(*_split(in_order, [len(in_order) - 2]))  # the Status value after a boundary, in order
     assert done and assembler.command_set["Status"] == 0
+    # an element given twice is dropped, its value read as the elements after it: (0000,0100) twice, the second's value
+    # at 56 after a boundary there; echoscu reads "GenericGroupLength (8030,0000)" and fails (tests/fuzz, case 1:157)
+    twice = _command()
+    twice = twice[:48] + twice[38:48] + twice[48:]
+    twice = twice[:8] + struct.pack("<I", len(twice) - 12) + twice[12:]  # the group length
+    assert struct.unpack_from("<HHIH", twice, 48) == (0, 0x0100, 2, _pdu.C_ECHO_RSP_COMMAND)
+    with pytest.raises(_pdu.ProtocolError, match=r"\(0000,0100\), out of ascending tag order or given twice, is split"):
+        _feed(*_split(twice, [56]))
+    assembler, done = _feed(*_split(twice, [48]))  # the second entry whole in its fragment: ignored, as by DCMTK
+    assert done and assembler.command_set["CommandField"] == _pdu.C_ECHO_RSP_COMMAND
 
 
 def test_empty_p_data_is_refused():
