@@ -74,7 +74,8 @@ class _Families:
 
 def render_openmetrics(report):
     """The report as OpenMetrics text: per endpoint (up, passed, outcome, phase durations, certificate expiry,
-    checks, findings) and per report (endpoints, checks and findings by result, regressions, when it ran)."""
+    checks, findings), the explanation and remedy of each finding id that occurs, and per report (endpoints,
+    checks and findings by result, regressions, when it ran)."""
     kind = report["kind"]
     out = _Families()
     for row in report["endpoints"]:
@@ -110,6 +111,14 @@ def render_openmetrics(report):
         for finding in findings:
             out.add("dicom_endpoint_finding", "A finding on the endpoint (value always 1); docs/reports.md explains each id.",
                     dict(who, finding=finding["id"], severity=finding["severity"]), 1)
+    described = {}
+    for row in report["endpoints"]:
+        for finding in row.get("findings") or []:
+            described.setdefault(finding["id"], finding)
+    for finding_id, finding in described.items():
+        out.add("dicom_finding_info", "What a finding id means and what to do about it, one series per id in this report (value always 1).",
+                {"kind": kind, "finding": finding_id, "check": finding["check"], "severity": finding["severity"],
+                 "explanation": finding["explanation"], "remedy": finding["remedy"]}, 1)
     summary = report["summary"]
     who = {"kind": kind}
     out.add("dicom_report_passed", "1 if every endpoint passed every check, else 0.", who, report["verdict"] == "passed")

@@ -193,6 +193,11 @@ def check_openmetrics(path, report, findings):
     check(failed == [report["summary"]["checks_failed"]], "dicom_report_checks{result=failed} = %s" % failed)
     listed = sorted((sample.labels["endpoint"], sample.labels["finding"]) for sample in samples if sample.name == "dicom_endpoint_finding")
     check(listed == sorted((row["name"], finding["id"]) for row, finding in findings), "dicom_endpoint_finding series differ from the findings")
+    described = {sample.labels["finding"]: sample.labels for sample in samples if sample.name == "dicom_finding_info"}
+    for _row, finding in findings:
+        labels = described.get(finding["id"]) or {}
+        check(labels.get("remedy") == finding["remedy"] and labels.get("explanation") == finding["explanation"],
+              "dicom_finding_info lacks the explanation and remedy of %s" % finding["id"])
     expiry = [row for row in report["endpoints"] if (row.get("certificate") or {}).get("not_after")]
     series = [sample for sample in samples if sample.name == "dicom_endpoint_certificate_expiry_timestamp_seconds"]
     check(len(series) == len(expiry), "%d certificate expiry series for %d certificates" % (len(series), len(expiry)))

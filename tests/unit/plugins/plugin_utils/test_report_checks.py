@@ -183,8 +183,10 @@ def test_openmetrics_parses_with_both_parsers_and_carries_the_numbers():
     assert samples[("dicom_report_findings", (("kind", "dicom_audit"), ("severity", "high")))] == 6.0
     info = [labels for (name, labels), value in samples.items() if name == "dicom_endpoint_info" and dict(labels)["endpoint"] == "ep00"]
     assert dict(info[0])["called_aet"] == 'AE "quoted"\\' and dict(info[0])["tls_version"] == "TLSv1.3"
-    for finding_id in _report_checks.FINDINGS:
+    for finding_id, (check, severity, explanation, remedy) in _report_checks.FINDINGS.items():
         assert any(name == "dicom_endpoint_finding" and dict(labels)["finding"] == finding_id for name, labels in samples)
+        assert samples[("dicom_finding_info", tuple(sorted({"kind": "dicom_audit", "finding": finding_id, "check": check, "severity": severity,
+                                                            "explanation": explanation, "remedy": remedy}.items())))] == 1.0
     units = {family.name: family.unit for family in strict if family.unit}
     assert units == {"dicom_endpoint_phase_duration_seconds": "seconds",
                      "dicom_endpoint_certificate_expiry_timestamp_seconds": "seconds",
