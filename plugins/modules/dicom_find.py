@@ -91,6 +91,8 @@ notes:
     number of matches; RV(query.matches) says how many) and the release completed.
   - The identifier holds the matching key and, for V(study), the Query/Retrieve Level; no return key a peer could fill with patient data.
   - Bad option values fail before any network traffic, with a message that names the option. pydicom is loaded only after that.
+  - Without pydicom on the host, one query fails with the missing library; with O(endpoints), every entry's result says so
+    (RV(outcome) V(invalid_input), RV(reason)), so that a role can report it per endpoint.
 seealso:
   - module: dicom.network.dicom_echo
   - name: DICOM PS3.4 Annex C (Query/Retrieve) and K (Basic Worklist Management)
@@ -257,9 +259,11 @@ def main():
     from ..module_utils import _engine, _find  # pylint: disable=import-outside-toplevel  # loaded only after validation
 
     problem = _find.preload()
-    if problem:
+    if problem and not params["endpoints"]:
         module.fail_json(msg=missing_required_lib("pydicom", reason="for C-FIND identifiers"), outcome="invalid_input", changed=False,
                          exception=problem)
+    if problem:  # a batch reports every endpoint as not queried, so that a role can say why per endpoint
+        _report_batch(module, [_not_queried(request, "not queried: %s" % problem) for request in requests])
     sink = None
     if params["log_config"]:
         try:
@@ -274,12 +278,31 @@ def main():
         module.fail_json(**result)
 
     results = _engine.probe_all(requests, params["concurrency"], sink)
-    outcomes = {}
     for request, result in zip(requests, results):
         result["name"] = request.name
         _clean(result)
-        outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
     del requests
+    _report_batch(module, results)
+
+
+def _not_queried(request, reason):
+    """The result of an endpoint of a batch that was not queried at all, in the shape of the others."""
+    return {"name": request.name, "changed": False, "success": False, "outcome": "invalid_input", "reason": reason,
+            "msg": "C-FIND (%s) to %s failed (invalid_input): %s" % (request.query["model"], request.endpoint_label(), reason),
+            "endpoint": {"host": request.host, "port": request.port, "address": None, "ip_protocol": request.ip_protocol,
+                         "calling_aet": request.calling_aet, "called_aet": request.called_aet},
+            "association": {"established": False, "released": False, "aborted_by": None, "rejection": None, "abort": None},
+            "query": {"model": request.query["model"], "sop_class": request.query["sop_class"], "level": request.query["level"],
+                      "transfer_syntax": None, "status": None, "status_text": None, "status_category": None, "pending": 0, "matches": 0,
+                      "complete": False, "rtt_ms": None},
+            "presentation_contexts": [], "accepted_transfer_syntaxes": [], "timing_ms": None, "timing_source": None, "tls": None,
+            "log": []}
+
+
+def _report_batch(module, results):
+    outcomes = {}
+    for result in results:
+        outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
     succeeded = outcomes.get("success", 0)
     failed = len(results) - succeeded
     summary = {"total": len(results), "succeeded": succeeded, "failed": failed, "outcomes": outcomes}

@@ -60,3 +60,17 @@ def test_entry_passwords_never_reach_the_result(capsys):
                                                       "certificate": "/nonexistent/cert.pem", "private_key_password": "hunter2-find"}]})
     assert code == 1 and result["outcome"] == "invalid_input"
     assert "hunter2-find" not in json.dumps(result)
+
+
+def test_a_batch_without_pydicom_says_so_for_every_endpoint(capsys, monkeypatch):
+    """What a probe host without pydicom returns (tests/package/package-test.sh runs it on a Python without any package)."""
+    from ansible_collections.dicom.network.plugins.module_utils import _find
+
+    monkeypatch.setattr(_find, "preload", lambda: "pydicom is needed for a C-FIND query and cannot be imported on this host (test)")
+    code, result = run_module(capsys, {"endpoints": [{"host": "127.0.0.1", "name": "a"}, {"host": "127.0.0.2", "name": "b"}]})
+    assert code == 1 and result["summary"]["outcomes"] == {"invalid_input": 2}
+    assert [entry["name"] for entry in result["results"]] == ["a", "b"]
+    assert all(entry["reason"].startswith("not queried: pydicom is needed") and not entry["association"]["established"]
+               for entry in result["results"])
+    code, single = run_module(capsys, {"host": "127.0.0.1"})
+    assert code == 1 and "pydicom" in single["msg"] and "results" not in single
