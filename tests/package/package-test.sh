@@ -91,8 +91,9 @@ installed=$WORK/collections/ansible_collections/dicom/network
 
 mkdir -p "$WORK/run"
 cd "$WORK/run"
-"$BIN/ansible-galaxy" collection list dicom.network | grep -qF "$WORK/collections" \
-    || fail "ansible-galaxy does not list the installed copy"
+# Read the whole listing first: grep -q would stop reading at the first match and break ansible-galaxy's pipe.
+listing="$("$BIN/ansible-galaxy" collection list dicom.network)"
+grep -qF "$WORK/collections" <<<"$listing" || fail "ansible-galaxy does not list the installed copy"
 
 # ---- 3. use it -----------------------------------------------------------------------------
 step "starting storescp on loopback"
