@@ -301,9 +301,14 @@ def _query_check(probe, echo):
         message = "the peer aborted the association instead of answering the %s%s" % (
             what, " (the C-ECHO with the same AE titles succeeds)" if echo_ok else "")
         return _check("query", False, message, "success", outcome), [finding("query_refused", message)]
-    if outcome in ("association_rejected",) and echo_ok:
+    if outcome == "association_rejected" and echo_ok:
         message = "the association for the %s was %s, while the C-ECHO with the same AE titles succeeds" % (what, _refusal(probe))
-        return _check("query", False, message, "success", outcome), [finding("query_refused", message)]
+        reason = ((probe.get("association") or {}).get("rejection") or {}).get("reason")
+        if reason in (3, 7):  # calling / called AE title not recognized: refused for these titles
+            return _check("query", False, message, "success", outcome), [finding("query_refused", message)]
+        # a rejection for no AE title reason: DCMTK acceptors reject an association none of whose contexts they support
+        message += ": it likely does not support the %s" % MODELS.get(model, {}).get("title", what)
+        return _check("query", False, message, "success", outcome), [finding("query_not_supported", message)]
     if outcome == "no_acceptable_context":
         message = "the peer does not support the %s (%s)" % (MODELS.get(model, {}).get("title", what), query.get("sop_class"))
         return _check("query", False, message, "success", outcome), [finding("query_not_supported", message)]

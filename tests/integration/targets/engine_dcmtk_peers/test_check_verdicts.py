@@ -148,3 +148,18 @@ def test_unreachable_endpoint_leaves_checks_undetermined_without_findings():
     row = report["endpoints"][0]
     assert row["findings"] == [] and row["status"] == "failed"
     assert all(check["message"].startswith("not determined") for check in row["checks"] if check["name"] != "reachable")
+
+
+def test_a_rejection_for_no_ae_title_reason_is_no_support_not_a_refusal():
+    """wlmscpfs answers Study Root with A-ASSOCIATE-RJ 1/1/1 (no supported context), while it echoes: not supported."""
+    peer = real.wlmscpfs()
+    try:
+        entries = [{"name": "wl", "host": "127.0.0.1", "port": peer.port, "called_aet": "WLMSCP", "checks": ["query"]}]
+        plan = _report_checks.plan(entries)
+        report = _reports.build_audit_report(entries, echo(entries))
+        _report_checks.evaluate(report["endpoints"], {"wl": entries[0]}, plan, run_plan(plan))
+    finally:
+        peer.stop()
+    row = report["endpoints"][0]
+    assert row["success"] and findings_of(row) == ["query_not_supported"]
+    assert "likely does not support the Study Root" in checks_of(row)["query"]["message"]
