@@ -84,10 +84,12 @@ INTEGRATION_ARGS ?=
 #                    "ssh-keygen" not found." on minimal images)
 #   openssh-server   the dicom_echo_ssh target starts its own sshd on loopback (the package's
 #                    service is kept from starting, see hacking/install-system-deps.sh)
+#   prometheus       promtool checks the openmetrics reports (setup_dicom_reports/check_reports.py);
+#                    the package's own server is kept from starting like sshd's
 # EXTRA_APT_PACKAGES (same format) is for what the integration tests need next,
 # e.g.  EXTRA_APT_PACKAGES := chromium:chromium
 SANITY_APT_PACKAGES := shellcheck:shellcheck
-INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen openssh-server:/usr/sbin/sshd
+INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen openssh-server:/usr/sbin/sshd prometheus:promtool
 EXTRA_APT_PACKAGES ?= chromium:chromium
 INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
 OFFLINE_PIP := "$(ROOT)/hacking/ansible-test-offline-pip.sh"
