@@ -10,7 +10,7 @@
 #                     where the machine has no Python 3.12 (PYTHON_312=... points at one)
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
-#   make integration-2.16  the module and lookup integration targets on ansible-core 2.16 (.venv-2.16)
+#   make integration-2.16  the modules' and the lookup's integration targets on ansible-core 2.16 (.venv-2.16)
 #   make integration-2.21  the same targets on ansible-core 2.21 / Python 3.12 (.venv-2.21); skipped as above
 #   make lint         ansible-lint --profile production on roles/ and playbooks/
 #   make changelog-lint  antsibull-changelog lint; CHANGELOG.md is what changelogs/changelog.yaml generates
@@ -184,9 +184,9 @@ integration: venv offline-pip build-tree
 #               if set, else the newest pyenv 3.12.x build, else python3.12 from PATH
 #               (hacking/find-python.sh --exact 3.12); it bootstraps pip 25.2.
 # offline-pip provides the get-pip stand-in each of them asks for.  sanity-2.16 / sanity-2.21 run the
-# whole sanity suite; integration-2.16 / integration-2.21 the targets that put the module and the
-# lookup through each core's own value types (AnsibleUnicode on 2.16, tagged values on 2.19+),
-# no_log_secrets included.  All four are part of `make test`.
+# whole sanity suite; integration-2.16 / integration-2.21 the targets that put the modules (dicom_echo,
+# dicom_find) and the lookup through each core's own value types (AnsibleUnicode on 2.16, tagged values
+# on 2.19+), no_log_secrets included.  All four are part of `make test`.
 #
 # Failing loudly: a core release that cannot be installed (pip fails, or the venv holds another
 # release) fails the step, and so `make deps` and `make test`.  The one skip: a machine without any
@@ -198,7 +198,8 @@ VENV_216 := $(ROOT)/.venv-2.16
 VENV_221 := $(ROOT)/.venv-2.21
 PYTHON_312 ?=
 CORE_VENV := "$(ROOT)/hacking/core-venv.sh"
-INTEGRATION_216_TARGETS ?= dicom_echo dicom_echo_tls lookup_transfer_syntaxes no_log_secrets
+# role_checks is where dicom_find (and the checks beyond the echo) meet real peers.
+INTEGRATION_216_TARGETS ?= dicom_echo dicom_echo_tls lookup_transfer_syntaxes no_log_secrets role_checks
 INTEGRATION_221_TARGETS ?= $(INTEGRATION_216_TARGETS)
 # The Python version of .venv-2.16 (recursive: read when a recipe runs, after venv-2.16).
 TEST_PYTHON_216 = $(shell "$(VENV_216)/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
