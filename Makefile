@@ -1,22 +1,29 @@
 # dicom.network -- build and test harness.
 #
-#   make test         what CI runs: deps, sanity, units, integration, lint, changelog-lint, docs-lint,
-#                     package-test, then demo once (stops at the first failure)
-#   make sanity       ansible-test sanity       (no tests/sanity/ignore-*.txt allowed)
+#   make test         what CI runs, stopping at the first failure: deps, sanity (2.19), sanity-2.16,
+#                     sanity-2.21, units, integration, integration-2.16, integration-2.21, lint,
+#                     changelog-lint, docs-lint, package-test, then demo once
+#   make sanity       ansible-test sanity on ansible-core 2.19 / Python 3.11 (.venv); no
+#                     tests/sanity/ignore-*.txt allowed, on any core
+#   make sanity-2.16  the same on ansible-core 2.16 / Python 3.11 (.venv-2.16)
+#   make sanity-2.21  the same on ansible-core 2.21 / Python 3.12 (.venv-2.21); SKIPPED, and says so,
+#                     where the machine has no Python 3.12 (PYTHON_312=... points at one)
 #   make units        ansible-test units
 #   make integration  ansible-test integration  (real DCMTK / Orthanc peers on loopback)
 #   make integration-2.16  the module and lookup integration targets on ansible-core 2.16 (.venv-2.16)
+#   make integration-2.21  the same targets on ansible-core 2.21 / Python 3.12 (.venv-2.21); skipped as above
 #   make lint         ansible-lint --profile production on roles/ and playbooks/
 #   make changelog-lint  antsibull-changelog lint; CHANGELOG.md is what changelogs/changelog.yaml generates
 #   make docs-lint    antsibull-docs lint-collection-docs, and the guides cover every option and outcome
 #   make package-test build the tarball, install it into a fresh path, smoke-test it; ansible-builder create
 #   make changelog    fold new changelog fragments into galaxy.yml's version, regenerate CHANGELOG.md
 #   make demo         loopback SCPs + playbooks/demo.yml (pacs_verify, dicom_audit); reports in demo-output/
-#   make deps         .venv, Debian packages, offline pip bootstrap for ansible-test
-#   make clean        remove .build/ and tests/output/ (make distclean also removes .venv/, .venv-2.16/)
+#   make deps         .venv, .venv-2.16, .venv-2.21, Debian packages, offline pip bootstrap for ansible-test
+#   make clean        remove .build/ and tests/output/ (make distclean also removes the .venv* directories)
 #
-# Works from a fresh Debian/Ubuntu machine with Python >= 3.11: everything it needs comes
-# from PyPI and the distribution's apt repositories (README.md, "Commands").
+# Works from a fresh Debian/Ubuntu machine with Python >= 3.11 (and a Python 3.12 for ansible-core
+# 2.21): everything it needs comes from PyPI and the distribution's apt repositories (README.md,
+# "Commands").
 
 # bash with errexit/pipefail for every recipe line: a failing command in a pipe must fail.
 SHELL := /bin/bash
@@ -77,12 +84,15 @@ INTEGRATION_ARGS ?=
 #                    "ssh-keygen" not found." on minimal images)
 #   openssh-server   the dicom_echo_ssh target starts its own sshd on loopback (the package's
 #                    service is kept from starting, see hacking/install-system-deps.sh)
+#   prometheus       promtool checks the openmetrics reports (setup_dicom_reports/check_reports.py);
+#                    the package's own server is kept from starting like sshd's
 # EXTRA_APT_PACKAGES (same format) is for what the integration tests need next,
 # e.g.  EXTRA_APT_PACKAGES := chromium:chromium
 SANITY_APT_PACKAGES := shellcheck:shellcheck
-INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen openssh-server:/usr/sbin/sshd
+INTEGRATION_APT_PACKAGES := dcmtk:storescp,echoscu,dcmqrscp orthanc:/usr/sbin/Orthanc openssh-client:ssh-keygen openssh-server:/usr/sbin/sshd prometheus:promtool
 EXTRA_APT_PACKAGES ?= chromium:chromium
 INSTALL_SYSTEM_DEPS := "$(ROOT)/hacking/install-system-deps.sh"
+OFFLINE_PIP := "$(ROOT)/hacking/ansible-test-offline-pip.sh"
 
 # What `make lint` lints (relative to the collection root).
 LINT_PATHS := roles playbooks
@@ -90,14 +100,22 @@ LINT_PATHS := roles playbooks
 .PHONY: help test deps venv system-deps offline-pip build-tree sanity units integration lint demo clean distclean \
 	changelog changelog-lint docs-lint package-test
 
+# The comment block at the top of this file, up to its first blank line.
 help:
-	@sed -n '2,16s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' "$(firstword $(MAKEFILE_LIST))"
 
 # The demo last: it is the main job a new user runs first, so a broken one must fail CI too.
-test: deps sanity units integration lint changelog-lint docs-lint package-test demo
-	@echo "make test: deps, sanity, units, integration, lint, changelog-lint, docs-lint, package-test and demo all passed"
+# The matrix steps (sanity-2.16, sanity-2.21, integration-2.16, integration-2.21) follow the 2.19 step
+# of the same kind; the last line repeats a skip of the 2.21 steps, so it cannot go unnoticed.
+TEST_STEPS := deps sanity sanity-2.16 sanity-2.21 units integration integration-2.16 integration-2.21 \
+	lint changelog-lint docs-lint package-test demo
+test: $(TEST_STEPS)
+	@echo "make test: $(TEST_STEPS) all passed"
+	@if ! PYTHON="$(PYTHON_312)" "$(ROOT)/hacking/find-python.sh" --exact 3.12 >/dev/null 2>&1; then \
+	    echo "make test: *** sanity-2.21 and integration-2.21 were SKIPPED: no Python 3.12 on this machine (ansible-core 2.21 untested)"; \
+	fi
 
-deps: venv system-deps offline-pip
+deps: venv venv-2.16 venv-2.21 system-deps offline-pip
 
 venv: $(VENV_STAMP)
 
@@ -117,22 +135,27 @@ system-deps:
 # ansible-test bootstraps pip in each --venv virtualenv with a script downloaded from
 # ci-files.testing.ansible.com, which is unreachable here (docs/dev/ansible-test-harness.md 2): install a
 # stand-in into ~/.ansible/test/cache.
+# Each core venv that exists adds the pip version its ansible-test bootstraps (the 2.21 steps run it
+# again once .venv-2.21 exists).
 offline-pip:
-	@"$(ROOT)/hacking/ansible-test-offline-pip.sh"
+	@$(OFFLINE_PIP) "$(VENV)" "$(VENV_216)" "$(VENV_221)"
 
 # Re-synced on every run (cheap: only changed files are copied, stale ones removed).
 build-tree: venv
 	@"$(VENV_PY)" "$(ROOT)/hacking/sync-build-tree.py" "$(ROOT)" "$(COLLECTION_DIR)"
 
-# Findings are fixed, not ignored: no tests/sanity/ignore-*.txt.
-sanity: venv offline-pip build-tree
+# Findings are fixed, not ignored: no tests/sanity/ignore-*.txt (checked by sanity-prereqs, for
+# every core of the matrix below).
+sanity: venv offline-pip build-tree sanity-prereqs
+	cd "$(COLLECTION_DIR)" && $(ANSIBLE_TEST) sanity $(ANSIBLE_TEST_ARGS) $(SANITY_ARGS)
+
+sanity-prereqs:
 	@$(INSTALL_SYSTEM_DEPS) $(SANITY_APT_PACKAGES)
 	@if compgen -G "$(ROOT)/tests/sanity/ignore-*.txt" >/dev/null; then \
 	    echo "ERROR: sanity ignore files are not allowed in this collection:" >&2; \
 	    ls "$(ROOT)"/tests/sanity/ignore-*.txt >&2; \
 	    exit 1; \
 	fi
-	cd "$(COLLECTION_DIR)" && $(ANSIBLE_TEST) sanity $(ANSIBLE_TEST_ARGS) $(SANITY_ARGS)
 
 # With no unit tests at all, ansible-test prints "WARNING: All targets skipped." and
 # exits 0, so there is nothing to special-case here.
@@ -152,33 +175,87 @@ integration: venv offline-pip build-tree
 	echo "cd $(COLLECTION_DIR) && $$cmd"; \
 	cd "$(COLLECTION_DIR)" && eval "$$cmd"
 
-# The oldest ansible-core that meta/runtime.yml admits (>= 2.16), in a virtualenv of its own beside
-# .venv's 2.19: its ansible-test runs the integration targets that put the module and the lookup
-# through Ansible's own value types (AnsibleUnicode on 2.16, tagged values on 2.19), no_log_secrets
-# included (both roles). Same Python as .venv: ansible-test 2.16 wants a controller Python <= 3.12,
-# and bootstraps pip 23.1.2 (offline-pip installs that stand-in too). Not part of `make test`.
+# ---- The ansible-core matrix (docs/dev/ansible-test-harness.md 6) -------------------------------
+# .venv holds ansible-core 2.19 on Python 3.11: `make sanity`, `units` and `integration` use it.
+# Beside it, each in a virtualenv of its own (git-ignored), made and checked by hacking/core-venv.sh:
+#   .venv-2.16  ansible-core 2.16, the oldest meta/runtime.yml admits, on the same Python as .venv
+#               (ansible-test 2.16 wants a controller Python <= 3.12); it bootstraps pip 23.1.2.
+#   .venv-2.21  ansible-core 2.21, the newest release, on Python 3.12 (2.20+ refuse 3.11): PYTHON_312
+#               if set, else the newest pyenv 3.12.x build, else python3.12 from PATH
+#               (hacking/find-python.sh --exact 3.12); it bootstraps pip 25.2.
+# offline-pip provides the get-pip stand-in each of them asks for.  sanity-2.16 / sanity-2.21 run the
+# whole sanity suite; integration-2.16 / integration-2.21 the targets that put the module and the
+# lookup through each core's own value types (AnsibleUnicode on 2.16, tagged values on 2.19+),
+# no_log_secrets included.  All four are part of `make test`.
+#
+# Failing loudly: a core release that cannot be installed (pip fails, or the venv holds another
+# release) fails the step, and so `make deps` and `make test`.  The one skip: a machine without any
+# Python 3.12 interpreter runs the 2.16 and 2.19 steps only; the 2.21 steps then print
+# "*** <step>: SKIPPED ..." with what was tried, and `make test` repeats it in its last line.  A
+# Python 3.12 that is there but unusable (no venv/ensurepip module, PYTHON_312 pointing at something
+# else) fails.
 VENV_216 := $(ROOT)/.venv-2.16
-VENV_216_STAMP := $(VENV_216)/.installed
-ANSIBLE_CORE_216 := ansible-core>=2.16,<2.17
+VENV_221 := $(ROOT)/.venv-2.21
+PYTHON_312 ?=
+CORE_VENV := "$(ROOT)/hacking/core-venv.sh"
 INTEGRATION_216_TARGETS ?= dicom_echo dicom_echo_tls lookup_transfer_syntaxes no_log_secrets
+INTEGRATION_221_TARGETS ?= $(INTEGRATION_216_TARGETS)
+# The Python version of .venv-2.16 (recursive: read when a recipe runs, after venv-2.16).
+TEST_PYTHON_216 = $(shell "$(VENV_216)/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: venv-2.16 integration-2.16
-venv-2.16: $(VENV_216_STAMP)
+# Shell code that starts every 2.21 recipe: sets py to the Python 3.12 to use, or, where the machine
+# has none, says that the step is skipped and why, and ends the recipe with success.
+define PY312_OR_SKIP
+rc=0; py=$$(PYTHON="$(PYTHON_312)" "$(ROOT)/hacking/find-python.sh" --exact 3.12 2>&1) || rc=$$?; \
+if [ "$$rc" = 3 ]; then \
+    echo "*** $@: SKIPPED -- ansible-core 2.21 needs a Python 3.12 controller: $$py."; \
+    echo "*** $@: install one (pyenv install 3.12, or apt-get install python3.12 python3.12-venv) or set PYTHON_312=/path/to/python3.12"; \
+    exit 0; \
+elif [ "$$rc" != 0 ]; then \
+    echo "$$py" >&2; exit "$$rc"; \
+fi
+endef
 
-$(VENV_216_STAMP): $(ROOT)/requirements.txt
-	@if [ ! -x "$(VENV_216)/bin/python" ]; then \
-	    py=$$(PYTHON="$(PYTHON)" "$(ROOT)/hacking/find-python.sh"); \
-	    echo "Creating $(VENV_216) with $$py ($$("$$py" --version 2>&1))"; \
-	    "$$py" -m venv "$(VENV_216)"; \
-	fi
-	"$(VENV_216)/bin/python" -m pip install --quiet --disable-pip-version-check "$(ANSIBLE_CORE_216)" -r "$(ROOT)/requirements.txt"
-	@touch "$@"
+# The start of every 2.21 recipe: Python 3.12 or skip, .venv-2.21 made or checked, its pip stand-in.
+define SETUP_221
+$(PY312_OR_SKIP); \
+$(CORE_VENV) "$(VENV_221)" "$$py" 2.21 "$(ROOT)/requirements.txt"; \
+$(OFFLINE_PIP) "$(VENV_221)"
+endef
+
+# $(call CORE_ANSIBLE_TEST,VENV): the ansible-test of the core in VENV, run in the build tree.  VENV's
+# bin/ goes first on PATH: there ansible-test finds its own ansible and the python3.X of --python.
+define CORE_ANSIBLE_TEST
+cd "$(COLLECTION_DIR)" && PATH="$(1)/bin:$$PATH" "$(1)/bin/ansible-test"
+endef
+
+.PHONY: venv-2.16 venv-2.21 sanity-prereqs sanity-2.16 sanity-2.21 integration-2.16 integration-2.21
+
+venv-2.16:
+	@py=$$(PYTHON="$(PYTHON)" "$(ROOT)/hacking/find-python.sh"); \
+	$(CORE_VENV) "$(VENV_216)" "$$py" 2.16 "$(ROOT)/requirements.txt"
+
+venv-2.21:
+	@$(SETUP_221)
+
+sanity-2.16: venv-2.16 offline-pip build-tree sanity-prereqs
+	$(call CORE_ANSIBLE_TEST,$(VENV_216)) sanity --venv --python $(TEST_PYTHON_216) --color no $(SANITY_ARGS)
+
+sanity-2.21: offline-pip build-tree sanity-prereqs
+	@$(SETUP_221); \
+	cmd='$(call CORE_ANSIBLE_TEST,$(VENV_221)) sanity --venv --python 3.12 --color no $(SANITY_ARGS)'; \
+	echo "$$cmd"; eval "$$cmd"
 
 integration-2.16: venv venv-2.16 offline-pip build-tree
 	@$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES)
-	@"$(VENV_216)/bin/ansible-test" --version
-	cd "$(COLLECTION_DIR)" && PATH="$(VENV_216)/bin:$$PATH" "$(VENV_216)/bin/ansible-test" integration $(ANSIBLE_TEST_ARGS) \
+	$(call CORE_ANSIBLE_TEST,$(VENV_216)) integration --venv --python $(TEST_PYTHON_216) --color no \
 	    $(INTEGRATION_ARGS) $(INTEGRATION_216_TARGETS)
+
+integration-2.21: offline-pip build-tree
+	@$(SETUP_221); \
+	$(INSTALL_SYSTEM_DEPS) $(INTEGRATION_APT_PACKAGES); \
+	cmd='$(call CORE_ANSIBLE_TEST,$(VENV_221)) integration --venv --python 3.12 --color no $(INTEGRATION_ARGS) $(INTEGRATION_221_TARGETS)'; \
+	echo "$$cmd"; eval "$$cmd"
 
 # ansible-lint, production profile (config: .ansible-lint), on roles/ and playbooks/ of the
 # same copy ansible-test uses.  ANSIBLE_COLLECTIONS_PATH points at that copy so the
@@ -249,7 +326,7 @@ clean:
 	rm -rf "$(BUILD_DIR)" "$(ROOT)/tests/output"
 
 distclean: clean
-	rm -rf "$(VENV)" "$(VENV_216)"
+	rm -rf "$(VENV)" "$(VENV_216)" "$(VENV_221)"
 
 # make fuzz: the differential fuzzer of tests/fuzz/ (docs/dev/fuzzing.md): a fake SCP plays generated and mutated
 # answers to the engine and to DCMTK's echoscu at once; it fails if we report success where echoscu does not.

@@ -16,6 +16,13 @@
 #
 # A real get-pip script already in the cache (e.g. copied from a connected machine) is
 # left alone; our own stand-in is refreshed when this file changes.  Idempotent.
+#
+#   hacking/ansible-test-offline-pip.sh [VENV_DIR...]
+# Each VENV_DIR that exists and holds an ansible-test (the Makefile passes .venv, .venv-2.16,
+# .venv-2.21) adds the pip version that its ansible-test bootstraps by default (its
+# python_requirements.get_venv_packages), so a core release that moves to another pip gets its
+# stand-in without editing VERSIONS below.  Where that version cannot be read the script says so
+# and goes on with the known list (ansible-test then fails with "Download failed" if it needs more).
 set -euo pipefail
 
 # Same directory ansible-test uses: os.path.expanduser('~/.ansible/test/cache') (which
@@ -25,6 +32,27 @@ CACHE_DIR="$home/.ansible/test/cache"
 MARKER="# dicom.network offline get-pip stand-in v2"
 # One file per pip version that the supported ansible-core releases bootstrap.
 VERSIONS=(23_1_2 24_2 25_2)
+
+for venv in "$@"; do
+    [[ -x "$venv/bin/python" && -x "$venv/bin/ansible-test" ]] || continue
+    # The default pip of get_venv_packages(): "default_packages = dict(pip='25.2', ...)".
+    version=$("$venv/bin/python" - <<'PY' 2>/dev/null || true
+import pathlib, re
+import ansible_test
+src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
+match = re.search(r"default_packages = dict\(\s*pip='([0-9.]+)'", src.read_text())
+print(match.group(1).replace(".", "_") if match else "")
+PY
+)
+    if [[ -z "$version" ]]; then
+        echo "ansible-test-offline-pip: WARNING: cannot tell which pip the ansible-test of $venv bootstraps; providing ${VERSIONS[*]}" >&2
+        continue
+    fi
+    if [[ " ${VERSIONS[*]} " != *" $version "* ]]; then
+        echo "ansible-test-offline-pip: the ansible-test of $venv bootstraps pip ${version//_/.}: adding its stand-in"
+        VERSIONS+=("$version")
+    fi
+done
 
 mkdir -p "$CACHE_DIR"
 

@@ -33,7 +33,8 @@ import subprocess
 import sys
 
 # Never copied, whatever git says (they are ours, or huge, or both).
-ALWAYS_SKIP = {".git", ".venv", ".build", "tests/output", ".ansible", ".pytest_cache"}
+# .venv-2.16 and .venv-2.21 are the ansible-core matrix of the Makefile.
+ALWAYS_SKIP = {".git", ".venv", ".venv-2.16", ".venv-2.21", ".build", "tests/output", ".ansible", ".pytest_cache"}
 # Never deleted from the copy: ansible-test's output, the copy's own .git, and caches that
 # git (hence ansible-test) ignores anyway -- keeping them keeps warm runs warm.
 KEEP_IN_DEST = {".git", "tests/output"}

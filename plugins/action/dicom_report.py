@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ansible_version
 from ansible.utils.display import Display
 
-from ansible_collections.dicom.network.plugins.plugin_utils import _report_diff, _report_files, _report_render, _reports
+from ansible_collections.dicom.network.plugins.plugin_utils import _report_checks, _report_diff, _report_files, _report_render, _reports
 
 display = Display()
 
@@ -27,6 +27,10 @@ ARGUMENT_SPEC = {
     "discovered_transfer_syntaxes": {"type": "dict"},
     "attempts": {"type": "dict"},
     "min_cert_days": {"type": "int"},
+    "check_plan": {"type": "dict"},
+    "check_plan_from": {"type": "str"},
+    "checks_from": {"type": "list", "elements": "str"},
+    "fail_on_default_aet": {"type": "bool", "default": False},
     "baseline": {"type": "path"},
     "baseline_missing": {"type": "str", "default": "warn", "choices": ["fail", "warn", "ignore"]},
     "latency_threshold_ms": {"type": "float", "default": 20.0},
@@ -68,10 +72,32 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("results_from: %s holds neither dicom_echo results nor a registered batch result" % name)
         return results
 
+    @staticmethod
+    def _probe_results(names, task_vars):
+        """The check probes' results in variables: registered dicom_echo/dicom_find batches, loops of them, or lists."""
+        missing = [name for name in names if name not in task_vars]
+        if missing:
+            raise AnsibleActionFail("checks_from: there is no variable %s" % ", ".join(missing))
+        out, pending = [], [task_vars[name] for name in names]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, (list, tuple)):
+                pending.extend(item)
+            elif isinstance(item, dict) and "outcome" in item and "name" in item:
+                out.append(item)
+            elif isinstance(item, dict) and isinstance(item.get("results"), (list, tuple)):
+                pending.extend(item["results"])
+            elif isinstance(item, dict) and (item.get("skipped") or item.get("msg")):
+                continue  # a skipped check task, or one that failed before it probed (its message is in the play output)
+            else:
+                raise AnsibleActionFail("checks_from: %s hold neither dicom_echo/dicom_find results nor registered batches" % ", ".join(names))
+        return out
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[["results", "results_from"]],
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                       mutually_exclusive=[["results", "results_from"], ["check_plan", "check_plan_from"]],
                                                        required_one_of=[["results", "results_from"]])
         del validation
         results = args["results"] if args["results"] is not None else self._results_from(args["results_from"], task_vars or {})
@@ -85,6 +111,17 @@ class ActionModule(ActionBase):
                                                       args["attempts"], run, args["title"])
             else:
                 report = _reports.build_audit_report(args["endpoints"], results, args["min_cert_days"], run, args["title"])
+            check_plan = args["check_plan"]
+            if args["check_plan_from"]:  # read as it is: templating a plan of 10,000 probes into the arguments takes seconds
+                check_plan = (task_vars or {}).get(args["check_plan_from"])
+                if not isinstance(check_plan, dict) or "checks" not in check_plan:
+                    raise AnsibleActionFail("check_plan_from: %s holds no check plan (dicom.network.check_plan)" % args["check_plan_from"])
+            if check_plan:
+                specs = {_reports.endpoint_name(entry): entry for entry in args["endpoints"] if isinstance(entry, dict)}
+                probes = self._probe_results(args["checks_from"], task_vars or {}) if args["checks_from"] else []
+                _report_checks.evaluate(report["endpoints"], specs, check_plan, probes, args["fail_on_default_aet"])
+                report["run"].setdefault("checks", sorted({check for checks in check_plan.get("checks", {}).values() for check in checks}))
+                _reports.summarize(report)
             if args["baseline"]:
                 if os.path.exists(args["baseline"]) or args["baseline_missing"] == "fail":
                     baseline = _report_diff.load_baseline(args["baseline"])
@@ -106,6 +143,8 @@ class ActionModule(ActionBase):
             summary=report["summary"],
             report_files=files,
             failures=failures,
+            findings=[{"endpoint": row["name"], "id": finding["id"], "severity": finding["severity"], "message": finding["message"]}
+                      for row in report["endpoints"] for finding in row["findings"]],
             regressions=[row["name"] for row in report["endpoints"] if row["regression"]],
             table=_report_render.render_table(report, args["table_rows"]),
             msg="%s: %s, %d of %d endpoints failed, %d of %d checks failed; reports in %s" % (

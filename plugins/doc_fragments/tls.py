@@ -128,4 +128,13 @@ options:
       - The host name is never checked, as in echoscu.
     type: bool
     default: true
+  tls_version:
+    description:
+      - Offer this one TLS version only, with every ciphersuite this machine's OpenSSL has for it (at security level 0), instead of the
+        versions and suites of O(tls_profile); O(ciphers) cannot be combined with it. No echoscu equivalent.
+      - For finding out which versions a peer accepts (the C(tls_versions) check of the roles); the association then proceeds as usual.
+      - A version this machine's OpenSSL cannot offer is refused before any network traffic; O(dicom.network.dicom_echo#module:list_profiles)
+        returns which versions can be offered here.
+    type: str
+    choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
 """

@@ -6,7 +6,9 @@
 
 Private to this collection; no Ansible imports. probe() takes one validated EchoRequest and returns
 one JSON-safe result dict (the module's RETURN documentation); probe_all() runs many in one event loop, results in
-input order. Network outcomes are results, never exceptions.
+input order. Network outcomes are results, never exceptions. A request with a ``query`` sends one
+C-FIND in place of the C-ECHOs (dicom_find, docs/dev/checks.md); _find.py says what it asks and
+what the answers mean.
 
 Deadlines (docs/dev/timeouts.md): connect <= connection_timeout; the A-ASSOCIATE answer and the
 A-RELEASE-RP begin within acse_timeout; the C-ECHO-RSP within dimse_timeout, or socket_timeout when no
@@ -81,6 +83,13 @@ class _Probe:
         self.address = None
         self.timing = {"resolve": None, "connect": None, "tls_handshake": None, "associate": None,
                        "echo": None, "release": None, "total": None}
+        self.query = None
+        if request.query is not None:  # a C-FIND probe: its phase is timed as "find"
+            self.timing = {"resolve": None, "connect": None, "tls_handshake": None, "associate": None,
+                           "find": None, "release": None, "total": None}
+            self.query = {"model": request.query["model"], "sop_class": request.query["sop_class"],
+                          "level": request.query["level"], "transfer_syntax": None, "status": None, "status_text": None,
+                          "status_category": None, "pending": 0, "matches": 0, "complete": False, "rtt_ms": None}
         self.max_pdu = request.max_pdu & ~1  # DCMTK uses n-1 for an odd value and warns
         self.contexts = [
             {"id": 2 * index + 1, "abstract_syntax": abstract, "proposed_transfer_syntaxes": syntaxes,  # shared, never mutated: 10,000 results, one list
@@ -263,14 +272,15 @@ class _Probe:
             theirs = {"implementation_class_uid": peer["implementation_class_uid"],
                       "implementation_version_name": peer["implementation_version_name"], "max_pdu": peer["max_pdu"]}
             self.log.add("debug", "Association Parameters Negotiated:\n" + association_dump("AC", ours, theirs, self.contexts, self.context_texts))
-        # The echo goes on the first accepted Verification context in the order the AC lists them.
+        # The echo (or query) goes on the first accepted context of its SOP class in the order the AC lists them.
         order = [context_id for context_id, (result, _syntax) in peer["contexts"].items() if result == 0]
         self.accepted_ids = frozenset(order)
         if not order:
             self.log.add("fatal", "No Acceptable Presentation Contexts")
             raise _Failure("no_acceptable_context", "No Acceptable Presentation Contexts")
         self.log.add("info", "Association Accepted (Max Send PDV: %d)" % self.assoc["max_send_pdv"])
-        return [context_id for context_id in order if by_id[context_id]["abstract_syntax"] == VERIFICATION_SOP_CLASS]
+        wanted = req.query["sop_class"] if req.query is not None else VERIFICATION_SOP_CLASS
+        return [context_id for context_id in order if by_id[context_id]["abstract_syntax"] == wanted]
 
     def _set_context(self, context, result, syntax):
         value, text = CONTEXT_RESULTS.get(result, ("no-reason", "--Invalid Result/Reason--"))
@@ -330,6 +340,37 @@ class _Probe:
         self.log.add("info", "Peer Aborted Association")
         return _Failure("dimse_timeout", what, exit_code=0)
 
+    async def _read_response(self, assembler, first_by, done_by, on_timeout, verb, what):
+        """Arrival ns (of its last PDU) once ``assembler`` holds a whole response; ``on_timeout`` makes the timeout's _Failure.
+
+        ``verb`` is "Echo" or "Find" for the transcript, ``what`` names the request in failures ("C-ECHO 3", "the C-FIND").
+        """
+        while True:
+            try:
+                kind, raw, arrived = await self.read_pdu(first_by, done_by)
+            except _transport.Timeout as exc:
+                raise on_timeout(exc) from None
+            first_by = None  # later PDUs of the response continue the message
+            if kind == 4:
+                if assembler.feed(raw):
+                    return arrived
+            elif kind == 7:
+                self._peer_abort(raw)
+                self.log.add("error", "%s Failed: 0006:0317 Peer aborted Association (or never connected)" % verb)
+                self.log.add("info", "Peer Aborted Association")
+                raise _Failure("peer_aborted", "peer aborted the association instead of answering %s" % what, exit_code=0)
+            elif kind == 5:
+                self.log.add("error", "%s Failed: 0006:0319 DUL Peer Requested Release" % verb)
+                self.log.add("fatal", "Protocol Error: Peer requested release (Aborting)")
+                raise _Failure("protocol_error", "peer requested release instead of answering %s" % what, exit_code=70)
+            else:  # DCMTK's state machine aborts on its own (AA-8), so echoscu's A-ABORT then fails: exit 1, not 70
+                name = _pdu.RESPONSE_NAMES[_pdu.C_ECHO_RSP_COMMAND if verb == "Echo" else _pdu.C_FIND_RSP_COMMAND]
+                self.log.add("error", "%s Failed: 0006:020d DIMSE Failed to receive message" % verb)
+                self.log.add("info", "Aborting Association")
+                self.abort()
+                raise _Failure("protocol_error", "Unexpected PDU type: %s while waiting for the %s" % (_pdu.PDU_TYPES[kind], name),
+                               exit_code=1, condition="0006:020d DIMSE Failed to receive message")
+
     async def _one_echo(self, message_id, context_id):
         """(status, round trip in ns) of one C-ECHO; the round trip ends at the arrival of the response's last PDU."""
         req = self.req
@@ -338,36 +379,85 @@ class _Probe:
         non_blocking = req.dimse_timeout is not None
         first_by, done_by = self._message_bounds(req.dimse_timeout if non_blocking else (req.socket_timeout or None))
         assembler = _pdu.ResponseAssembler(self.accepted_ids)
-        while True:
-            try:
-                kind, raw, arrived = await self.read_pdu(first_by, done_by)
-            except _transport.Timeout as exc:
-                raise self._echo_timeout(exc, non_blocking) from None
-            first_by = None  # later PDUs of the response continue the message
-            if kind == 4:
-                if assembler.feed(raw):
-                    break
-            elif kind == 7:
-                self._peer_abort(raw)
-                self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
-                self.log.add("info", "Peer Aborted Association")
-                raise _Failure("peer_aborted", "peer aborted the association instead of answering C-ECHO %d" % message_id, exit_code=0)
-            elif kind == 5:
-                self.log.add("error", "Echo Failed: 0006:0319 DUL Peer Requested Release")
-                self.log.add("fatal", "Protocol Error: Peer requested release (Aborting)")
-                raise _Failure("protocol_error", "peer requested release instead of answering C-ECHO %d" % message_id, exit_code=70)
-            else:  # DCMTK's state machine aborts on its own (AA-8), so echoscu's A-ABORT then fails: exit 1, not 70
-                self.log.add("error", "Echo Failed: 0006:020d DIMSE Failed to receive message")
-                self.log.add("info", "Aborting Association")
-                self.abort()
-                raise _Failure("protocol_error", "Unexpected PDU type: %s while waiting for the C-ECHO-RSP" % _pdu.PDU_TYPES[kind],
-                               exit_code=1, condition="0006:020d DIMSE Failed to receive message")
+        arrived = await self._read_response(assembler, first_by, done_by, lambda exc: self._echo_timeout(exc, non_blocking),
+                                            "Echo", "C-ECHO %d" % message_id)
         command = assembler.command_set
         if command["CommandField"] != _pdu.C_ECHO_RSP_COMMAND:
             raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % command["CommandField"])
         if command["MessageIDBeingRespondedTo"] != message_id:
             raise _pdu.ProtocolError("DIMSE: Unexpected Response MsgId: %d (expected: %d)" % (command["MessageIDBeingRespondedTo"], message_id))
         return command["Status"], arrived - sent
+
+    async def find(self, context_ids):
+        """One C-FIND with the query's identifier; every response is counted, its identifier decoded and dropped.
+
+        Returns None after a final Success, or the _Failure of another final status (the association is
+        released first, as for an echo status). Bounds (docs/dev/timeouts.md): each response begins within
+        dimse_timeout (else socket_timeout) of the one before, the whole answer is complete socket_timeout
+        after the first deadline, and after _find.MAX_RESPONSES pending responses the probe stops and aborts.
+        """
+        from . import _find  # pylint: disable=import-outside-toplevel  # pydicom only where a query runs
+
+        req, query = self.req, self.query
+        if not context_ids:
+            raise _Failure("no_acceptable_context", "DIMSE: No Presentation Context for: %s" % query["sop_class"], exit_code=70)
+        context_id = context_ids[0]
+        syntax = next(context["transfer_syntax"] for context in self.contexts if context["id"] == context_id)
+        query["transfer_syntax"] = syntax
+        identifier = _find.encode_identifier(_find.keys(query["model"]), syntax)
+        counter = _find.MatchCounter(syntax)
+        started = time.perf_counter()
+        non_blocking = req.dimse_timeout is not None
+        wait = req.dimse_timeout if non_blocking else (req.socket_timeout or None)
+        try:
+            self.log.add("info", "Sending Find Request (MsgID 1)")
+            sent = await self.send(_pdu.find_rq(1, context_id, self.assoc["peer_max_pdu"] or 0, query["sop_class"], identifier))
+            first_by, done_by = self._message_bounds(wait)
+            while True:
+                command, arrived = await self._find_response(counter, first_by, done_by)
+                status = command["Status"]
+                category = _find.status_category(status)
+                query.update(status=status, status_text=_find.status_text(status), status_category=category, matches=counter.count)
+                if category != "pending":
+                    break
+                query["pending"] += 1
+                self.log.add("info", "Received Find Response %d (%s)" % (query["pending"], query["status_text"]))
+                if query["pending"] >= _find.MAX_RESPONSES:
+                    self.log.add("info", "Aborting Association")
+                    self.abort()
+                    raise _Failure("too_many_matches", "the peer kept sending matches for a %s that cannot exist; counting stopped "
+                                   "at %d and the association was aborted"
+                                   % ("Study Instance UID" if query["model"] == "study" else "worklist key", _find.MAX_RESPONSES))
+                # the next response begins within `wait` of this one, and all are complete by done_by
+                first_by = None if wait is None else (min(self.loop.time() + wait, done_by) if done_by is not None else self.loop.time() + wait)
+            query["complete"] = True
+            query["rtt_ms"] = _ns_ms(arrived - sent)
+            self.log.add("info", "Received Final Find Response (%s)" % query["status_text"])
+            if category != "success":
+                return _Failure("find_status", "C-FIND returned status 0x%04X (%s)" % (status, query["status_text"]), exit_code=0)
+            return None
+        finally:
+            self.timing["find"] = _ms(time.perf_counter() - started)
+
+    async def _find_response(self, counter, first_by, done_by):
+        """(command set, arrival ns) of the next C-FIND-RSP; its identifier, if any, goes to ``counter``."""
+        assembler = _pdu.ResponseAssembler(self.accepted_ids, counter)
+        arrived = await self._read_response(assembler, first_by, done_by, self._find_timeout, "Find", "the C-FIND")
+        command = assembler.command_set
+        if command["CommandField"] != _pdu.C_FIND_RSP_COMMAND:
+            raise _pdu.ProtocolError("DIMSE: Unexpected Response Command Field: 0x%x" % command["CommandField"])
+        if command["MessageIDBeingRespondedTo"] != 1:
+            raise _pdu.ProtocolError("DIMSE: Unexpected Response MsgId: %d (expected: 1)" % command["MessageIDBeingRespondedTo"])
+        return command, arrived
+
+    def _find_timeout(self, exc):
+        req = self.req
+        what = {"first": "no C-FIND-RSP within %s" % ("dimse_timeout (%ss)" % req.dimse_timeout if req.dimse_timeout is not None
+                                                      else "socket_timeout (%ss)" % req.socket_timeout),
+                "idle": "the peer stopped in the middle of a C-FIND-RSP for socket_timeout (%ss)" % req.socket_timeout,
+                "done": "the C-FIND responses were not complete %ss after the first deadline" % (req.socket_timeout or req.acse_timeout)}[exc.which]
+        self.log.add("error", "Find Failed: 0006:0207 DIMSE No data available (timeout in non-blocking mode)")
+        return _Failure("dimse_timeout", what, exit_code=70, condition="0006:0207 DIMSE No data available (timeout in non-blocking mode)")
 
     async def release(self):
         req = self.req
@@ -438,8 +528,12 @@ class _Probe:
         try:
             await self.connect(await self.resolve())
             echo_contexts = await self.associate()
-            phase = "echo"
-            status_failure = await self.echo_loop(echo_contexts) if req.echo else None
+            if req.query is not None:
+                phase = "query"
+                status_failure = await self.find(echo_contexts)
+            else:
+                phase = "echo"
+                status_failure = await self.echo_loop(echo_contexts) if req.echo else None
             phase = "release"
             if req.abort and status_failure is None:
                 self.log.add("info", "Aborting Association")
@@ -504,7 +598,7 @@ class _Probe:
             self.abort()
         elif phase == "echo" and outcome == "dimse_timeout" and self.chan is not None:
             self.abort()
-        elif phase == "release" and self.chan is not None and self.assoc["aborted_by"] is None:
+        elif phase in ("release", "query") and self.chan is not None and self.assoc["aborted_by"] is None:
             self.abort()
 
     def _result(self, outcome, reason, exit_code):
@@ -516,7 +610,14 @@ class _Probe:
             rtt = {"min": min(rtts), "median": round(statistics.median(rtts), 3), "avg": round(sum(rtts) / len(rtts), 3),
                    "max": max(rtts), "stdev": round(statistics.pstdev(rtts), 3)}
         label = req.endpoint_label()
-        if success and req.echo:
+        if req.query is not None:
+            what = "C-FIND (%s)" % req.query["model"]
+            if success:
+                msg = "%s to %s succeeded: %s, %d matches, %.2f ms" % (what, label, self.query["status_text"], self.query["matches"],
+                                                                       self.query["rtt_ms"])
+            else:
+                msg = "%s to %s failed (%s): %s" % (what, label, outcome, reason)
+        elif success and req.echo:
             msg = "C-ECHO to %s succeeded: %d/%d echoes, %.2f ms" % (label, len(self.echoes), req.repeat, rtt["avg"])
         elif success:
             accepted = sum(1 for context in self.contexts if context["result"] == "acceptance")
@@ -528,7 +629,7 @@ class _Probe:
             syntax = context["transfer_syntax"]
             if syntax and syntax not in accepted_syntaxes:
                 accepted_syntaxes.append(syntax)
-        return {
+        result = {
             "changed": False,
             "success": success,
             "msg": msg,
@@ -549,6 +650,9 @@ class _Probe:
             "log": self.log.lines,
             "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
+        if self.query is not None:  # counts and statuses only: no attribute value of any response is kept
+            result["query"] = self.query
+        return result
 
 
 async def probe_async(request, sink=None):

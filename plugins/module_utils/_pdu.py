@@ -2,10 +2,12 @@
 # Copyright: dicom.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""DICOM Upper Layer PDUs and the C-ECHO command set of a requestor, with ``struct`` only.
+"""DICOM Upper Layer PDUs and the C-ECHO and C-FIND command sets of a requestor, with ``struct`` only.
 
 Private to this collection. A probe host needs nothing but Python for a plain C-ECHO, so the few
-PDUs a requestor writes and reads are coded here (PS3.8 9.3, PS3.7 9.3.5 and E). Every decoder is
+PDUs a requestor writes and reads are coded here (PS3.8 9.3, PS3.7 9.1.2, 9.3.5 and E). The C-FIND
+identifiers themselves are data sets that _find.py encodes and decodes with pydicom; this module only
+carries them, bounded, between PDVs and bytes (docs/dev/codec.md, "C-FIND"). Every decoder is
 bounded in bytes and items and refuses what DCMTK's echoscu refuses on the same bytes, with DCMTK's
 condition text: docs/dev/codec.md lists each rule, its reason and where we are stricter.
 pynetdicom is the reference these codecs are tested against (tests/unit/.../test_pdu_differential.py).
@@ -31,13 +33,18 @@ PDU_TYPES = {1: "A-ASSOCIATE-RQ", 2: "A-ASSOCIATE-AC", 3: "A-ASSOCIATE-RJ", 4: "
              5: "A-RELEASE-RQ", 6: "A-RELEASE-RP", 7: "A-ABORT"}
 C_ECHO_RQ_COMMAND = 0x0030
 C_ECHO_RSP_COMMAND = 0x8030
+C_FIND_RQ_COMMAND = 0x0020
+C_FIND_RSP_COMMAND = 0x8020
 NO_DATASET = 0x0101
+DATASET_PRESENT = 0x0102  # any value but 0x0101 announces a data set (PS3.7 E.2); this is DCMTK's
+RESPONSE_NAMES = {C_ECHO_RSP_COMMAND: "C-ECHO-RSP", C_FIND_RSP_COMMAND: "C-FIND-RSP"}
 
 # Bounds on what a peer may make us hold or parse (docs/dev/codec.md, "Bounds"). A conformant
 # A-ASSOCIATE-AC for 128 contexts is about 12 KiB; a C-ECHO-RSP command set about 100 bytes.
 MAX_CONTROL_PDU = 64 * 1024      # any PDU but P-DATA-TF
 MAX_COMMAND_SET = 64 * 1024      # one reassembled DIMSE command set
 MAX_PDVS_PER_MESSAGE = 256       # PDVs of one response, whatever PDUs carry them
+MAX_DATASET = 64 * 1024          # one C-FIND-RSP identifier (a STUDY-level one is well under 1 KiB)
 UID_MAX = 64                     # DCMTK refuses a longer UID sub-item (DICOM_UI_LENGTH)
 _AC_CACHE_MAX_BYTES = 16 * 1024  # larger answers are decoded every time, never kept
 
@@ -107,17 +114,41 @@ def max_fragment(peer_max_pdu):
     return peer_max_pdu - 12
 
 
+def _fragments(data, context_id, step, command):
+    """P-DATA-TF PDUs, one PDV each, carrying ``data`` (a command set or a data set) in pieces of ``step`` bytes."""
+    out = []
+    kind = 0x01 if command else 0x00
+    for start in range(0, len(data), step):
+        fragment = data[start:start + step]
+        header = kind | (0x02 if start + step >= len(data) else 0x00)  # bit 0: command, bit 1: last fragment
+        out.append(_pdu(4, struct.pack(">IBB", len(fragment) + 2, context_id, header) + fragment))
+    return out
+
+
 @functools.lru_cache(maxsize=1024)
 def echo_rq(message_id, context_id, peer_max_pdu):
     """Encoded P-DATA-TF PDU(s) carrying one C-ECHO-RQ, fragmented to the peer's maximum PDU length."""
-    command = echo_rq_command(message_id)
+    return b"".join(_fragments(echo_rq_command(message_id), context_id, max_fragment(peer_max_pdu), True))
+
+
+def find_rq_command(message_id, sop_class):
+    """The C-FIND-RQ command set (PS3.7 9.3.2.1): priority MEDIUM, a data set (the identifier) follows."""
+    uid = sop_class.encode("ascii")
+    uid += b"\0" * (len(uid) % 2)
+    body = (_element(0x0002, uid) + _element(0x0100, struct.pack("<H", C_FIND_RQ_COMMAND))
+            + _element(0x0110, struct.pack("<H", message_id)) + _element(0x0700, struct.pack("<H", 0))
+            + _element(0x0800, struct.pack("<H", DATASET_PRESENT)))
+    return _element(0x0000, struct.pack("<I", len(body))) + body
+
+
+def find_rq(message_id, context_id, peer_max_pdu, sop_class, identifier):
+    """Encoded P-DATA-TF PDUs of one C-FIND-RQ: the command set, then the encoded identifier, each fragmented
+    to the peer's maximum PDU length (the two are never mixed in one PDV, PS3.8 9.3.5.1)."""
     step = max_fragment(peer_max_pdu)
-    out = []
-    for start in range(0, len(command), step):
-        fragment = command[start:start + step]
-        header = 0x03 if start + step >= len(command) else 0x01  # command, last fragment
-        out.append(_pdu(4, struct.pack(">IBB", len(fragment) + 2, context_id, header) + fragment))
-    return b"".join(out)
+    if not identifier:
+        raise ProtocolError("a C-FIND-RQ needs a non-empty identifier")
+    return b"".join(_fragments(find_rq_command(message_id, sop_class), context_id, step, True)
+                    + _fragments(identifier, context_id, step, False))
 
 
 @functools.lru_cache(maxsize=None)
@@ -254,25 +285,39 @@ def _receive_failed(text, condition=_FAILED_TO_RECEIVE):
 
 
 class ResponseAssembler:
-    """Reassembles one DIMSE response command set from P-DATA-TF PDUs, as DCMTK's receiveCommand does.
+    """Reassembles one DIMSE response from P-DATA-TF PDUs, as DCMTK's receiveCommand and receiveDataSet do.
 
     ``accepted`` holds the IDs of the presentation contexts the peer accepted: the command must
-    come on one of them, every fragment on the same one. Bounded by MAX_COMMAND_SET bytes and
+    come on one of them, every fragment (command and data set) on the same one. When the command
+    announces a data set (a C-FIND-RSP with a match), its fragments follow and the complete data
+    set is handed to ``dataset_sink`` and dropped: nothing keeps it. Without a sink a data set is
+    a protocol error (a C-ECHO-RSP has none). Bounded by MAX_COMMAND_SET and MAX_DATASET bytes and
     MAX_PDVS_PER_MESSAGE PDVs whatever the PDUs carry.
     """
 
-    __slots__ = ("accepted", "fragments", "size", "pdvs", "context_id", "command_set")
+    __slots__ = ("accepted", "fragments", "size", "pdvs", "context_id", "command_set", "dataset_sink", "dataset_size",
+                 "dataset_done")
 
-    def __init__(self, accepted):
+    def __init__(self, accepted, dataset_sink=None):
         self.accepted = accepted
         self.fragments = []
         self.size = 0
         self.pdvs = 0
         self.context_id = None
         self.command_set = None
+        self.dataset_sink = dataset_sink
+        self.dataset_size = 0
+        self.dataset_done = False
+
+    @property
+    def complete(self):
+        """The command set, and the data set it announces if any, have arrived."""
+        if self.command_set is None:
+            return False
+        return self.command_set["CommandDataSetType"] == NO_DATASET or self.dataset_done
 
     def feed(self, raw):
-        """Add one P-DATA-TF (header included); return True once the command set is complete."""
+        """Add one P-DATA-TF (header included); return True once the response is complete."""
         offset, end = 6, len(raw)
         if end - offset < 4:
             raise _receive_failed("PDU without any PDVs (a P-DATA-TF must carry at least one)",
@@ -287,8 +332,8 @@ class ResponseAssembler:
             if length < 2 or offset + 4 + length > end:
                 raise ProtocolError("PDV item length %d does not fit its P-DATA-TF" % length,
                                     condition="0006:0308 PDV with invalid length %d encountered. This probably indicates a malformed P DATA PDU." % length)
-            if self.command_set is not None:
-                raise _receive_failed("data after the end of the C-ECHO-RSP command set (a C-ECHO-RSP has no data set)")
+            if self.complete:
+                raise _receive_failed("data after the end of the %s" % _response_name(self.command_set))
             # DCMTK steps from PDV k to k+1 of a P-DATA-TF by the length of PDV k+1 instead of k (DUL_NextPDV): unless
             # all PDVs before it have one length, it reads the third and later PDVs from the wrong place (docs/dev/codec.md)
             if uneven:
@@ -304,22 +349,47 @@ class ResponseAssembler:
             if self.context_id is None:
                 self.context_id = context_id
             elif context_id != self.context_id:
-                raise _receive_failed("DIMSE: Different PresIDs inside Command Set: %d != %d" % (self.context_id, context_id))
-            if not header & 1:  # a data set PDV where the command set was expected
-                self._check_context()
-                raise _receive_failed("DIMSE: Command PDV Expected")
-            if (length - 2) % 2:
-                raise _receive_failed("DIMSE: Odd Fragment Length: %d" % (length - 2))
-            self.size += length - 2
-            if self.size > MAX_COMMAND_SET:
-                raise _receive_failed("the command set is longer than %d bytes" % MAX_COMMAND_SET)
-            self.fragments.append(raw[fragment_start:offset])
-            if header & 2:
-                self._check_context()
-                ends = list(itertools.accumulate(len(fragment) for fragment in self.fragments))
-                self.command_set = decode_command(b"".join(self.fragments), ends[:-1])
-                self.fragments = []
-        return self.command_set is not None
+                what = "Command Set" if self.command_set is None else "Data Set"
+                raise _receive_failed("DIMSE: Different PresIDs inside %s: %d != %d" % (what, self.context_id, context_id))
+            if self.command_set is None:
+                self._command_fragment(raw, fragment_start, offset, header, length)
+            else:
+                self._dataset_fragment(raw, fragment_start, offset, header)
+        return self.complete
+
+    def _command_fragment(self, raw, start, end, header, length):
+        if not header & 1:  # a data set PDV where the command set was expected
+            self._check_context()
+            raise _receive_failed("DIMSE: Command PDV Expected")
+        if (length - 2) % 2:
+            raise _receive_failed("DIMSE: Odd Fragment Length: %d" % (length - 2))
+        self.size += length - 2
+        if self.size > MAX_COMMAND_SET:
+            raise _receive_failed("the command set is longer than %d bytes" % MAX_COMMAND_SET)
+        self.fragments.append(raw[start:end])
+        if header & 2:
+            self._check_context()
+            ends = list(itertools.accumulate(len(fragment) for fragment in self.fragments))
+            self.command_set = decode_command(b"".join(self.fragments), ends[:-1])
+            self.fragments = []
+            if self.command_set["CommandDataSetType"] != NO_DATASET and self.dataset_sink is None:
+                raise ProtocolError("DIMSE: the %s announces a data set (Command Data Set Type 0x%04x), which this exchange does not have"
+                                    % (_response_name(self.command_set), self.command_set["CommandDataSetType"]),
+                                    condition="0006:0203 DIMSE Badly formed message")
+
+    def _dataset_fragment(self, raw, start, end, header):
+        if header & 1:  # a command PDV where the announced data set was expected
+            raise _receive_failed("DIMSE: a command PDV arrived where the data set of the %s was expected"
+                                  % _response_name(self.command_set))
+        self.dataset_size += end - start
+        if self.dataset_size > MAX_DATASET:
+            raise _receive_failed("the data set of the %s is longer than %d bytes" % (_response_name(self.command_set), MAX_DATASET))
+        self.fragments.append(raw[start:end])
+        if header & 2:
+            data = b"".join(self.fragments)
+            self.fragments = []
+            self.dataset_done = True
+            self.dataset_sink(data)  # decoded (and counted) there, then dropped
 
     def _check_context(self):
         if self.context_id not in self.accepted:
@@ -328,12 +398,16 @@ class ResponseAssembler:
                                             "0006:0101 ASC Bad presentation context ID: %d" % self.context_id)
 
 
+def _response_name(command_set):
+    return RESPONSE_NAMES.get(command_set["CommandField"], "response (Command Field 0x%04x)" % command_set["CommandField"])
+
+
 _REQUIRED = ((0x0100, "CommandField"), (0x0120, "MessageIDBeingRespondedTo"),
              (0x0800, "CommandDataSetType"), (0x0900, "Status"))
 
 
 def decode_command(encoded, boundaries=()):
-    """The fields of a C-ECHO-RSP command set that a requestor checks, as DCMTK parses them.
+    """The fields of a C-ECHO-RSP or C-FIND-RSP command set that a requestor checks, as DCMTK parses them.
 
     Implicit VR little endian (PS3.7 6.3.1); each US element's first value, and an element's first entry, are used,
     as DCMTK does.
@@ -370,7 +444,7 @@ def decode_command(encoded, boundaries=()):
     for element, name in _REQUIRED:
         value = elements.get(element)
         if value is None or len(value) < 2:
-            raise ProtocolError("DIMSE: C-ECHO-RSP without a usable %s (0000,%04x)" % (name, element),
+            raise ProtocolError("DIMSE: %s without a usable %s (0000,%04x)" % (_field_owner(elements), name, element),
                                 condition="0006:020b DIMSE: Command Parse Failed: Element: (0000,%04x) %s" % (element, name))
         fields[name] = struct.unpack_from("<H", value)[0]
     uid = elements.get(0x0002)
@@ -379,3 +453,11 @@ def decode_command(encoded, boundaries=()):
         raise ProtocolError("DIMSE: the C-ECHO-RSP announces a data set (Command Data Set Type 0x%04x); a C-ECHO-RSP has none"
                             % fields["CommandDataSetType"], condition="0006:0203 DIMSE Badly formed message")
     return fields
+
+
+def _field_owner(elements):
+    """What the response is, for a message about its missing field: its name when its Command Field says."""
+    field = elements.get(0x0100)
+    if field is not None and len(field) >= 2:
+        return RESPONSE_NAMES.get(struct.unpack_from("<H", field)[0], "response")
+    return "response"

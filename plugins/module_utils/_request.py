@@ -6,8 +6,9 @@
 
 Private to this collection. The module builds its argument spec from OPTIONS and the lookup reads
 the same names; both call build_request(), so a value refused in one is refused in the other with
-the same message. Nothing here touches the network or imports pynetdicom: bad input is refused
-before any of that is loaded.
+the same message. dicom_find takes OPTIONS without the echo-only ones, plus FIND_OPTIONS
+(find_argument_spec). Nothing here touches the network or imports pynetdicom or pydicom: bad input
+is refused before any of that is loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ._tls_profiles import CONFIG_OPTIONS as TLS_CONFIG_OPTIONS
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 TLS_PROFILES = ("8996", "8996-mod", "bcp195-nd", "bcp195", "bcp195-ex", "basic", "aes", "null")
+TLS_VERSION_NAMES = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # The offline certificate actions: no network, `host` not needed (echoscu +ph, +cc, +vc, +rc).
 OFFLINE_ACTIONS = ("list_profiles", "list_ciphers", "verify_cert", "is_root_cert")
 # What each result holds: everything, or what people and the reports use (dicom_echo's compact_result()).
@@ -59,6 +61,7 @@ OPTIONS = {
     "write_seed": {"type": "bool", "default": False, "endpoint": True},
     "write_seed_file": {"type": "path", "endpoint": True},
     "verify_peer_cert": {"type": "bool", "default": True, "endpoint": True},
+    "tls_version": {"type": "str", "choices": list(TLS_VERSION_NAMES), "endpoint": True},
     "list_profiles": {"type": "bool", "default": False},
     "list_ciphers": {"type": "bool", "default": False},
     "verify_cert": {"type": "path"},
@@ -71,8 +74,15 @@ OPTIONS = {
     "result_detail": {"type": "str", "default": "full", "choices": list(RESULT_DETAILS)},
 }
 
+# dicom_find (one C-FIND instead of the C-ECHOs): these replace the echo-only options.
+FIND_OPTIONS = {
+    "query_model": {"type": "str", "default": "study", "choices": ["study", "worklist"], "endpoint": True},
+}
+ECHO_ONLY_OPTIONS = ("propose_ts", "propose_pc", "repeat", "abort", "facts", "result_detail")
+
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
+FIND_ENDPOINT_KEYS = (ENDPOINT_KEYS - frozenset(ECHO_ONLY_OPTIONS)) | frozenset(FIND_OPTIONS)
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
 # the options whose values are secret (no_log), under their names and aliases
 SECRET_KEYS = frozenset(key for key in list(OPTIONS) + list(_ALIASES) if OPTIONS[_ALIASES.get(key, key)].get("no_log"))
@@ -107,18 +117,36 @@ def module_argument_spec():
     return spec
 
 
+def find_argument_spec():
+    """dicom_find's argument_spec: OPTIONS without the echo-only options and the offline actions, plus FIND_OPTIONS."""
+    spec = {}
+    for name, option in list(OPTIONS.items()) + list(FIND_OPTIONS.items()):
+        if name not in ECHO_ONLY_OPTIONS and name not in OFFLINE_ACTIONS:
+            spec[name] = {key: option[key] for key in _SPEC_KEYS if key in option}
+    return spec
+
+
+def find_query(model):
+    """The ``query`` of a C-FIND request and the one presentation context it proposes."""
+    from ._find import MODELS, TRANSFER_SYNTAXES  # pylint: disable=import-outside-toplevel  # no pydicom at import
+
+    spec = MODELS[model]
+    return {"model": model, "sop_class": spec["sop_class"], "level": spec["level"]}, ((spec["sop_class"], TRANSFER_SYNTAXES),)
+
+
 class EchoRequest:
     """One validated probe: where to connect, what to propose, the deadlines, what to log."""
 
     __slots__ = (
         "name", "host", "port", "ip_protocol", "calling_aet", "called_aet", "contexts",
         "connection_timeout", "socket_timeout", "acse_timeout", "dimse_timeout", "max_pdu",
-        "repeat", "abort", "log_level", "echo", "tls",
+        "repeat", "abort", "log_level", "echo", "tls", "query",
     )
 
     def __init__(self, **values):
         self.echo = True
         self.tls = None
+        self.query = None  # a C-FIND probe: {"model", "sop_class", "level"} (find_query)
         for key, value in values.items():
             setattr(self, key, value)
 
@@ -284,13 +312,14 @@ def echoscu_contexts(propose_ts, propose_pc):
     return ((VERIFICATION_SOP_CLASS, tuple(proposed_transfer_syntaxes(propose_ts))),) * propose_pc
 
 
-def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
+def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, query_model=None):
     """Validate one endpoint's option values (names or aliases) into an EchoRequest.
 
     ``prefix`` names where the values came from in messages (``endpoints[3].``). ``contexts``
     replaces the propose_ts/propose_pc layout with explicit (abstract syntax, [transfer syntaxes])
     pairs; ``echo=False`` makes the probe association-only (negotiate, then release).
     ``tls_cache`` (a dict) shares one TLS context among requests with the same TLS options.
+    ``query_model`` (study, worklist) makes it a C-FIND probe of that model instead of an echo.
     """
     canonical = {}
     for key, value in values.items():
@@ -309,13 +338,17 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     checked["host"] = validate_host(prefix + "host", checked["host"])
     for name in ("calling_aet", "called_aet"):
         validate_ae_title(prefix + name, checked[name])
+    query = None
+    if query_model is not None:
+        query, contexts = find_query(_coerce(prefix + "query_model", FIND_OPTIONS["query_model"], query_model))
+        echo = False
     if contexts is None:
         contexts = echoscu_contexts(checked["propose_ts"], checked["propose_pc"])
     elif not 1 <= len(contexts) <= 128:
         raise RequestError("%sbetween 1 and 128 presentation contexts fit in one association, got %d" % (prefix, len(contexts)))
     del checked["propose_ts"], checked["propose_pc"]
     tls = _tls_settings(checked, prefix, tls_cache)
-    request = EchoRequest(contexts=contexts, echo=echo, tls=tls, **checked)
+    request = EchoRequest(contexts=contexts, echo=echo, tls=tls, query=query, **checked)
     name = canonical.get("name")
     if name is not None and not isinstance(name, str):
         raise RequestError("%sname must be a string, got %r" % (prefix, name))
@@ -323,19 +356,29 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None):
     return request
 
 
-def build_requests(params):
+def build_requests(params, find=False):
     """Validate module-style parameters into a list of requests (one, or one per `endpoints` entry).
 
     Every entry of `endpoints` inherits the top-level values and may override the options that are
-    marked per-endpoint; unknown keys are refused with their position.
+    marked per-endpoint; unknown keys are refused with their position. ``find``: dicom_find's
+    parameters (FIND_ENDPOINT_KEYS), each request a C-FIND probe of its query_model.
     """
     endpoints = params.get("endpoints")
+    allowed = FIND_ENDPOINT_KEYS if find else ENDPOINT_KEYS
     _coerce("concurrency", OPTIONS["concurrency"], params.get("concurrency", OPTIONS["concurrency"]["default"]))
-    base = {_ALIASES.get(key, key): value for key, value in params.items() if _ALIASES.get(key, key) in ENDPOINT_KEYS}
+    base = {_ALIASES.get(key, key): value for key, value in params.items() if _ALIASES.get(key, key) in allowed}
+
+    def build(values, prefix="", tls_cache=None):
+        values = dict(values)
+        model = values.pop("query_model", None)
+        if find:
+            return build_request(values, prefix=prefix, tls_cache=tls_cache, query_model=model or FIND_OPTIONS["query_model"]["default"])
+        return build_request(values, prefix=prefix, tls_cache=tls_cache)
+
     if not endpoints:
         if endpoints is not None:
             raise RequestError("endpoints must list at least one endpoint")
-        return [build_request(base)]
+        return [build(base)]
     if params.get("host"):
         raise RequestError("host and endpoints are mutually exclusive: give one peer in host, or many in endpoints")
     requests = []
@@ -344,15 +387,15 @@ def build_requests(params):
         prefix = "endpoints[%d]." % index
         if not isinstance(entry, dict):
             raise RequestError("endpoints[%d] must be a dict with at least host, got %r" % (index, entry))
-        unknown = sorted(key for key in entry if _ALIASES.get(key, key) not in ENDPOINT_KEYS)
+        unknown = sorted(key for key in entry if _ALIASES.get(key, key) not in allowed)
         if unknown:
-            raise RequestError("%s%s is not an endpoint option (allowed: %s)" % (prefix, unknown[0], ", ".join(sorted(ENDPOINT_KEYS))))
+            raise RequestError("%s%s is not an endpoint option (allowed: %s)" % (prefix, unknown[0], ", ".join(sorted(allowed))))
         # the entry's keys (names or aliases) replace the task-level values; build_request resolves
         # the aliases and refuses an entry that gives one option twice
         overridden = {_ALIASES.get(key, key) for key in entry}
         merged = {name: value for name, value in base.items() if name not in overridden}
         merged.update(entry)
-        requests.append(build_request(merged, prefix=prefix, tls_cache=tls_cache))
+        requests.append(build(merged, prefix=prefix, tls_cache=tls_cache))
     names = set()
     for index, request in enumerate(requests):
         if request.name in names:

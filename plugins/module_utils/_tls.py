@@ -36,7 +36,17 @@ except ImportError:
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-from ._tls_profiles import CONFIG_OPTIONS, CIPHER_BY_IANA, IANA_BY_OPENSSL, PROFILES, TLS_VERSIONS, available_openssl_ciphers, profile_problem
+from ._tls_profiles import (
+    CIPHER_BY_IANA,
+    CONFIG_OPTIONS,
+    IANA_BY_OPENSSL,
+    PINNED_VERSION_CIPHERS,
+    PROFILES,
+    TLS_VERSIONS,
+    available_openssl_ciphers,
+    profile_problem,
+    version_problem,
+)
 
 # Used when neither connection_timeout nor socket_timeout bounds the TLS handshake.
 HANDSHAKE_CAP = 60
@@ -456,12 +466,22 @@ def build_client_tls(values):
     context.verify_flags = flags
     config.crl_mode = crl_mode
     spec = PROFILES[profile]
+    pinned = values.get("tls_version")
+    if pinned is not None and pinned not in TLS_VERSIONS:
+        raise TLSOptionError("tls_version must be one of %s, got %r" % (", ".join(TLS_VERSIONS), pinned))
+    if pinned is not None and version_problem(pinned):
+        raise TLSOptionError("tls_version %s: %s" % (pinned, version_problem(pinned)))
+    if pinned is not None and values.get("ciphers"):
+        raise TLSOptionError("ciphers cannot be combined with tls_version (it offers every ciphersuite of that version)")
     with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated in Python; DCMTK's older profiles allow them
         warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = TLS_VERSIONS[spec["min"]]
-        context.maximum_version = TLS_VERSIONS[spec["max"]]
+        context.minimum_version = TLS_VERSIONS[pinned or spec["min"]]
+        context.maximum_version = TLS_VERSIONS[pinned or spec["max"]]
     try:
-        context.set_ciphers(_cipher_string(values, config) + ":@SECLEVEL=0")  # DCMTK runs OpenSSL at security level 0
+        if pinned is not None:  # one version, every suite it can use: only the version decides the handshake
+            context.set_ciphers(PINNED_VERSION_CIPHERS)
+        else:
+            context.set_ciphers(_cipher_string(values, config) + ":@SECLEVEL=0")  # DCMTK runs OpenSSL at security level 0
     except ssl.SSLError as exc:
         raise TLSOptionError("tls_profile %s: OpenSSL accepts none of its ciphersuites (%s)" % (profile, _ssl_text(exc))) from None
     context.options |= getattr(ssl, "OP_NO_TICKET", 0)  # DCMTK keeps no sessions

@@ -32,7 +32,17 @@ try:
 except ImportError:  # cryptography < 45: the verifier then applies its web PKI rules to the leaf too
     ExtensionPolicy = None
 
-from ._tls_profiles import CIPHER_BY_IANA, CIPHERSUITES, DEFAULT_PROFILE, PROFILES, available_openssl_ciphers, profile_problem, version_range
+from ._tls_profiles import (
+    CIPHER_BY_IANA,
+    CIPHERSUITES,
+    DEFAULT_PROFILE,
+    PROFILES,
+    TLS_VERSIONS,
+    available_openssl_ciphers,
+    profile_problem,
+    version_problem,
+    version_range,
+)
 
 _HASHED_CERT = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
 _HASHED_CRL = re.compile(r"^[0-9a-f]{8}\.r[0-9]+$")
@@ -64,6 +74,15 @@ def list_profiles():
             "note": spec["note"],
         })
     return profiles
+
+
+def list_tls_versions():
+    """Each TLS version, and whether this machine's OpenSSL can offer it alone (what tls_version needs)."""
+    out = []
+    for version in TLS_VERSIONS:
+        problem = version_problem(version)
+        out.append({"version": version, "available": problem is None, "reason": problem})
+    return out
 
 
 def list_ciphers():

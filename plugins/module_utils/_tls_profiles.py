@@ -16,7 +16,8 @@ import ssl
 # The options that make one TLS configuration; sni is per endpoint and not part of it. Here, not in
 # _tls.py, so that validating a plain request never loads _tls and cryptography.
 CONFIG_OPTIONS = ("private_key", "certificate", "private_key_password", "key_format", "ca_files", "ca_dirs", "crl_files",
-                  "crl_check", "tls_profile", "ciphers", "seed_file", "write_seed", "write_seed_file", "verify_peer_cert")
+                  "crl_check", "tls_profile", "ciphers", "seed_file", "write_seed", "write_seed_file", "verify_peer_cert",
+                  "tls_version")
 
 # (IANA name, OpenSSL name or None, lowest TLS version, key exchange, MAC, mode, encryption bits), in
 # DCMTK 3.7.0's table order (weakest to strongest), which is also its --list-ciphers order. "kx" is
@@ -165,8 +166,12 @@ TLS_VERSIONS = {
     "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
 _VERSION_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# tls_version: one version offered alone, with every suite this OpenSSL has for it (the tls_versions check asks
+# whether the peer accepts the version, so nothing else may make the handshake fail).
+PINNED_VERSION_CIPHERS = "ALL:COMPLEMENTOFALL:!aNULL:@SECLEVEL=0"
 
 _AVAILABLE = []
+_VERSION_PROBLEMS = {}
 
 
 def available_openssl_ciphers():
@@ -193,4 +198,36 @@ def profile_problem(profile):
             return "needs %s (%s), which this machine's OpenSSL (%s) does not provide" % (iana, openssl, ssl.OPENSSL_VERSION)
     if not any(CIPHER_BY_IANA[iana][1] in available for iana in PROFILES[profile]["suites"]):
         return "none of its ciphersuites is provided by this machine's OpenSSL (%s)" % ssl.OPENSSL_VERSION
+    return None
+
+
+def version_problem(version):
+    """Why this machine's OpenSSL cannot offer TLS ``version`` ("TLSv1" ... "TLSv1.3") alone, or None when it can (cached).
+
+    Asked of OpenSSL itself: a client context limited to the version starts a handshake in memory; a
+    build or configuration without the version fails there ("no protocols available").
+    """
+    if version not in _VERSION_PROBLEMS:
+        _VERSION_PROBLEMS[version] = _version_problem(version)
+    return _VERSION_PROBLEMS[version]
+
+
+def _version_problem(version):
+    import warnings  # pylint: disable=import-outside-toplevel
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated in Python
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = TLS_VERSIONS[version]
+            context.maximum_version = TLS_VERSIONS[version]
+        context.set_ciphers(PINNED_VERSION_CIPHERS)
+        client = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())
+        client.do_handshake()
+    except ssl.SSLWantReadError:
+        return None  # the ClientHello is written: OpenSSL offers the version
+    except (ssl.SSLError, ValueError) as exc:
+        return "this machine's OpenSSL (%s) cannot offer %s: %s" % (ssl.OPENSSL_VERSION, version, getattr(exc, "reason", None) or exc)
     return None

@@ -140,3 +140,16 @@ def association_dump(kind, ours, theirs, contexts, states=None):
         "======================= END A-ASSOCIATE-%s ======================" % kind,
     ]
     return "\n".join(lines)
+
+
+def logging_sink(config_file, logger_name):
+    """A transcript sink (level, text, endpoint) that sends every line to Python logging, configured by the user's
+    logging.config.fileConfig file; each record names its endpoint (record attribute ``endpoint``)."""
+    import logging  # pylint: disable=import-outside-toplevel
+    import logging.config  # pylint: disable=import-outside-toplevel
+
+    logging.config.fileConfig(config_file, disable_existing_loggers=False)
+    logger = logging.getLogger(logger_name)
+    levels = {"fatal": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+              "debug": logging.DEBUG, "trace": logging.DEBUG - 5}
+    return lambda level, text, endpoint: logger.log(levels[level], text, extra={"endpoint": endpoint})

@@ -83,7 +83,7 @@ options:
       - Probe many peers in one task instead of O(host). Each entry is a dict with C(host) (required), and optionally
         C(port), C(calling_aet), C(called_aet), C(name) (default C(AET@host:port)), and any of O(ip_protocol), O(propose_ts),
         O(propose_pc), O(connection_timeout), O(socket_timeout), O(acse_timeout), O(dimse_timeout), O(max_pdu), O(repeat),
-        O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) included), which override the
+        O(abort), O(log_level) and the TLS options (O(tls) to O(verify_peer_cert), O(sni) and O(tls_version) included), which override the
         task-level values for that entry.
       - Endpoints with the same TLS options share one TLS context, built and checked once.
       - An entry's O(private_key_password) is kept out of the output (C(invocation), messages, the log sent to syslog) like the
@@ -124,6 +124,7 @@ options:
     description:
       - Offline (no network, O(host) not needed), it returns RV(tls_profiles), every O(tls_profile) with DCMTK's description, its TLS versions
         and suites, and whether this machine's OpenSSL can do it (echoscu C(+ph), C(--list-profiles)).
+      - It also returns RV(tls_versions), which TLS versions this machine can offer alone with O(tls_version).
     type: bool
     default: false
   list_ciphers:
@@ -514,6 +515,15 @@ tls_profiles:
     available: {description: Whether this machine's OpenSSL can do it., type: bool, returned: always}
     reason: {description: 'Why not, or null.', type: str, returned: always}
     note: {description: 'Remarks, such as what Python cannot reproduce.', type: str, returned: always}
+tls_versions:
+  description: With O(list_profiles), each TLS version and whether this machine's OpenSSL can offer it alone (what O(tls_version) needs).
+  returned: with list_profiles
+  type: list
+  elements: dict
+  contains:
+    version: {description: 'V(TLSv1), V(TLSv1.1), V(TLSv1.2) or V(TLSv1.3), as O(tls_version) takes it.', type: str, returned: always}
+    available: {description: Whether it can be offered here., type: bool, returned: always}
+    reason: {description: 'Why not, or null.', type: str, returned: always}
 tls_ciphers:
   description: With O(list_ciphers), every ciphersuite DCMTK knows, weakest first.
   returned: with list_ciphers
@@ -592,8 +602,9 @@ ansible_facts:
 
 import gc
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ..module_utils._probe_module import ProbeModule
 from ..module_utils._request import OFFLINE_ACTIONS, MissingLibraryError, RequestError, build_requests, module_argument_spec, secret_values
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
@@ -612,20 +623,6 @@ COMPACT_CERTIFICATE = ("subject", "issuer", "serial", "not_before", "not_after",
 LOG_ASKED = ("info", "debug", "trace")  # log_level above the default: the transcript was asked for
 # How many failed endpoints a batch's msg names (in input order); summary and results have them all.
 MSG_FAILED_NAMED = 5
-
-
-class _EchoModule(AnsibleModule):
-    """AnsibleModule that masks the passwords of `endpoints` entries from the moment it has read them.
-
-    Ansible masks only the no_log options it validates itself. The entries of `endpoints` are
-    validated by build_requests(), after AnsibleModule.__init__ has already written the arguments to
-    syslog/journald ("Invoked with ...") and, when its own argument check fails, returned them in
-    invocation.module_args; so their secrets join no_log_values as soon as the arguments are loaded.
-    """
-
-    def _load_params(self):
-        super()._load_params()
-        self.no_log_values.update(secret_values(self.params))
 
 
 def _facts(result):
@@ -665,15 +662,10 @@ def batch_message(results):
 
 
 def _log_sink(config_file):
-    """Route the transcript to Python logging, configured by the user's fileConfig file."""
-    import logging  # pylint: disable=import-outside-toplevel
-    import logging.config  # pylint: disable=import-outside-toplevel
+    """Route the transcript to Python logging (logger dicom.network.echo), configured by the user's fileConfig file."""
+    from ..module_utils._transcript import logging_sink  # pylint: disable=import-outside-toplevel
 
-    logging.config.fileConfig(config_file, disable_existing_loggers=False)
-    logger = logging.getLogger("dicom.network.echo")
-    levels = {"fatal": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
-              "debug": logging.DEBUG, "trace": logging.DEBUG - 5}
-    return lambda level, text, endpoint: logger.log(levels[level], text, extra={"endpoint": endpoint})
+    return logging_sink(config_file, "dicom.network.echo")
 
 
 def _offline(module, params):
@@ -687,6 +679,7 @@ def _offline(module, params):
     try:
         if params["list_profiles"]:
             result["tls_profiles"] = _tls_offline.list_profiles()
+            result["tls_versions"] = _tls_offline.list_tls_versions()
             messages.append("%d of %d TLS profiles available here" % (sum(p["available"] for p in result["tls_profiles"]), len(result["tls_profiles"])))
         if params["list_ciphers"]:
             result["tls_ciphers"] = _tls_offline.list_ciphers()
@@ -735,7 +728,7 @@ def _write_seeds(module, requests, results):
 
 
 def main():
-    module = _EchoModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module = ProbeModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     params = module.params
     # again after Ansible's conversions: an entry given as a string is a dict only now
     module.no_log_values.update(secret_values(params))

@@ -16,7 +16,10 @@ description:
   - Turns the RV(dicom.network.dicom_echo#module:results) of a batched C(dicom.network.dicom_echo) task into one report
     document, checks every endpoint, optionally compares it with an earlier report (the baseline), and writes it in the
     chosen formats on the controller, JSON (complete, the schema is in the collection's C(docs/reports.md)), JUnit XML
-    (one test case per endpoint check), CSV, Markdown and a self-contained HTML page.
+    (one test case per endpoint check), CSV, Markdown, a self-contained HTML page and an OpenMetrics file for
+    node_exporter's textfile collector.
+  - With O(check_plan) (from the C(dicom.network.check_plan) filter) and the results of its probes (O(checks_from)), it adds
+    the access control, query, TLS version and implementation checks and their findings (id, severity, explanation, remedy).
   - It serves the roles C(dicom.network.pacs_verify) (O(kind=pacs_verify)) and
     C(dicom.network.dicom_audit) (O(kind=dicom_audit)) and can be used on its own.
   - Every file is written atomically (a temporary file in O(dest), then a rename), so a reader never sees half a report,
@@ -84,6 +87,26 @@ options:
   min_cert_days:
     description: For O(kind=dicom_audit), endpoints using TLS fail when their peer certificate expires in fewer days.
     type: int
+  check_plan:
+    description:
+      - What the C(dicom.network.check_plan) filter returned for O(endpoints); each endpoint gets the checks the plan lists for it.
+    type: dict
+  check_plan_from:
+    description:
+      - The name of a variable holding the plan instead of O(check_plan), read as it is (a plan of many thousand probes takes
+        seconds to template into the arguments).
+    type: str
+  checks_from:
+    description:
+      - The names of variables holding the results of the plan's probes - registered C(dicom.network.dicom_echo) and
+        C(dicom.network.dicom_find) batches, loops of them, or lists of these. Read as they are, like O(results_from).
+      - A check whose probe has no result fails with C(not checked).
+    type: list
+    elements: str
+  fail_on_default_aet:
+    description: Fail the C(default_aet) check when an endpoint answers to a well-known default AE title (by default a finding only).
+    type: bool
+    default: false
   baseline:
     description:
       - An earlier JSON report of this module to compare with; regressions (passed then, failed now), recoveries, changed
@@ -98,9 +121,9 @@ options:
     description:
       - A latency shift is reported when the median echo round trip of an endpoint moved by more than a threshold, and its
         fastest echo moved by as much, the same way. The threshold is the sum of this absolute floor in milliseconds,
-        O(latency_threshold_pct) percent of the baseline median, and O(latency_noise_factor) standard errors of the difference
-        of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its reasoning are in the collection's C(docs/reports.md),
-        section "Latency shifts".
+        O(latency_threshold_pct) percent of the lower of the two medians, and O(latency_noise_factor) standard errors of the
+        difference of the medians, estimated from the spread of the baseline's and the current echoes. The rule and its
+        reasoning are in the collection's C(docs/reports.md), section "Latency shifts".
       - The floor covers the delay that the probing host's own load adds to every echo of a run.
       - Send several echoes per endpoint (the C(dicom.network.dicom_echo) option C(repeat)); with one echo the spread is unknown
         and only the floor and the percentage remain.
@@ -108,8 +131,8 @@ options:
     default: 20.0
   latency_threshold_pct:
     description:
-      - The part of the threshold that grows with the round trip, in percent of the baseline median (slow links vary more
-        from one run to the next). See O(latency_threshold_ms).
+      - The part of the threshold that grows with the round trip, in percent of the lower of the two medians (slow links vary
+        more from one run to the next). See O(latency_threshold_ms).
     type: float
     default: 25.0
   latency_noise_factor:
@@ -129,11 +152,11 @@ options:
     type: str
   formats:
     description:
-      - Which reports to write, as C(<basename>.json), C(.junit.xml), C(.csv), C(.md), C(.html).
+      - Which reports to write, as C(<basename>.json), C(.junit.xml), C(.csv), C(.md), C(.html), C(.prom) (V(openmetrics)).
     type: list
     elements: str
-    choices: [json, junit, csv, markdown, html]
-    default: [json, junit, csv, markdown, html]
+    choices: [json, junit, csv, markdown, html, openmetrics]
+    default: [json, junit, csv, markdown, html, openmetrics]
   title:
     description: Title of the reports; defaults to C(PACS verification) or C(DICOM connectivity audit).
     type: str
@@ -184,7 +207,8 @@ verdict:
 summary:
   description:
     - Counts, C(endpoints), C(passed), C(failed), C(checks), C(checks_failed), C(outcomes) (by outcome), C(rtt_ms)
-      (C(median), C(p95), C(max) of the average round trips), C(regressions), C(recoveries), C(changes) (by type), C(removed).
+      (C(median), C(p95), C(max) of the average round trips), C(regressions), C(recoveries), C(changes) (by type), C(removed),
+      C(findings) (C(total), C(endpoints), C(by_severity), C(by_id)).
   returned: success
   type: dict
 report_files:
@@ -194,6 +218,11 @@ report_files:
   sample: {json: /srv/reports/pacs_verify.json, html: /srv/reports/pacs_verify.html}
 failures:
   description: Every failed check, C(endpoint), C(check), C(outcome), C(message).
+  returned: success
+  type: list
+  elements: dict
+findings:
+  description: Every finding, C(endpoint), C(id), C(severity), C(message); most severe first is up to the caller.
   returned: success
   type: list
   elements: dict

@@ -11,6 +11,7 @@ import json
 import math
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import uid_label
+from ansible_collections.dicom.network.plugins.plugin_utils._report_checks import finding
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -172,6 +173,7 @@ def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=25.0, source
         elif bool(old_cert) != bool(new_cert) and row["success"] and old.get("success"):
             changes.append({"type": "certificate", "message": "peer certificate %s" % ("appeared" if new_cert else "disappeared"),
                             "before": (old_cert or {}).get("sha256_fingerprint"), "after": (new_cert or {}).get("sha256_fingerprint")})
+        _implementation_change(old, row, changes)
         row["changes"] = changes
         if row["regression"]:
             row["checks"].append(_check("no_regression", False, "regression since the baseline: " + changes[0]["message"],
@@ -194,3 +196,25 @@ def compare_baseline(report, baseline, latency_ms=20.0, latency_pct=25.0, source
         "latency_noise_factor": noise_factor,
     }
     return summarize(report)
+
+
+def _implementation(row):
+    """{class_uid, version_name} of a report row, also from reports written before rows had "implementation"."""
+    if "implementation" in row:
+        return row.get("implementation")
+    assoc = row.get("association") or {}
+    if not assoc.get("established"):
+        return None
+    return {"class_uid": assoc.get("peer_implementation_class_uid"), "version_name": assoc.get("peer_implementation_version_name")}
+
+
+def _implementation_change(old, row, changes):
+    """Another implementation class UID or version name than the baseline's: a change, and a finding where the check is asked."""
+    then, now = _implementation(old), _implementation(row)
+    if not then or not now or then == now:
+        return
+    message = "implementation %s %s (was %s %s)" % (now.get("class_uid"), now.get("version_name") or "(no version name)",
+                                                    then.get("class_uid"), then.get("version_name") or "(no version name)")
+    changes.append({"type": "implementation", "message": message, "before": then, "after": now})
+    if any(check["name"] == "implementation" for check in row["checks"]):
+        row.setdefault("findings", []).append(finding("implementation_changed", message, before=then, after=now))

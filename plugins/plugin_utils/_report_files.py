@@ -11,10 +11,12 @@ import os
 import tempfile
 
 from ansible_collections.dicom.network.plugins.plugin_utils._report_html import render_html
+from ansible_collections.dicom.network.plugins.plugin_utils._report_metrics import render_openmetrics
 from ansible_collections.dicom.network.plugins.plugin_utils._report_render import render_csv, render_json, render_junit, render_markdown
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import EXTENSIONS, FORMATS, ReportError
 
-RENDERERS = {"json": render_json, "junit": render_junit, "csv": render_csv, "markdown": render_markdown, "html": render_html}
+RENDERERS = {"json": render_json, "junit": render_junit, "csv": render_csv, "markdown": render_markdown, "html": render_html,
+             "openmetrics": render_openmetrics}
 
 
 def write_atomic(path, text, mode=0o644):

@@ -18,6 +18,8 @@ from ansible_collections.dicom.network.plugins.plugin_utils._report_render impor
     _row_flag,
     _syntax_names,
     _target,
+    finding_text,
+    ordered_findings,
     short_reason,
 )
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import _fmt_ms
@@ -55,6 +57,8 @@ code{white-space:nowrap;font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas
 .cert.soon{color:var(--bad);font-weight:600}.cert.warn{color:var(--warn);font-weight:600}
 .notes{font-size:12px}.notes div{margin-bottom:2px}.notes .f{color:var(--bad)}.notes .c{color:var(--warn)}
 .notes .r{color:var(--reg);font-weight:600}.notes .i{color:var(--info)}
+.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600}.sev-high{background:var(--bad);color:#fff}
+.sev-medium{background:#f5d67b;color:#4a3500}.sev-low{background:var(--infobg);color:var(--info)}.sev-info{background:#eef1f4;color:var(--muted)}
 footer{padding:14px 28px;color:var(--muted);font-size:12px}
 @media print{th{position:static}body{background:#fff}}
 """
@@ -97,6 +101,9 @@ def render_html(report):
     if report.get("baseline"):
         cards += [("Regressions", summary["regressions"], "reg" if summary["regressions"] else "ok"),
                   ("Recoveries", summary["recoveries"], "info"), ("Other changes", other_changes, "warn" if other_changes else "ok")]
+    found = summary.get("findings") or {}
+    if found.get("total"):
+        cards.append(("Findings", found["total"], "bad" if found["by_severity"].get("high") else "warn"))
     if summary["rtt_ms"]["median"] is not None:
         cards.append(("Median RTT", "%s ms" % _fmt_ms(summary["rtt_ms"]["median"]), "info"))
         cards.append(("p95 RTT", "%s ms" % _fmt_ms(summary["rtt_ms"]["p95"]), "info"))
@@ -107,12 +114,13 @@ def render_html(report):
     out.append('<div class="chips">' + chips + "</div>")
     if report.get("baseline"):
         base = report["baseline"]
-        out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); latency shifts flagged beyond %s ms + %s%% of the '
-                   'baseline median + %s &times; the spread of the echoes.%s</div>' % (
-            _h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0,
-            _h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")), _h(base.get("latency_noise_factor")),
-            " %d endpoint(s) of the baseline are gone: %s." % (summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
-            if summary["removed"] else ""))
+        rule = ("latency shifts flagged when the median and the fastest echo moved by more than %s ms + %s%% of the lower median + %s "
+                "standard errors of the medians' difference" % (_h(base.get("latency_threshold_ms")), _h(base.get("latency_threshold_pct")),
+                                                                _h(base.get("latency_noise_factor"))))
+        gone = " %d endpoint(s) of the baseline are gone: %s." % (summary["removed"], _h(", ".join(e["name"] for e in report["removed_endpoints"][:20])))
+        out.append('<div class="muted">Baseline: %s (generated %s, %d endpoints); %s.%s</div>' % (
+            _h(base.get("path") or "earlier report"), _h(base.get("generated_at")), base.get("endpoints") or 0, rule,
+            gone if summary["removed"] else ""))
     regressions = [row for row in report["endpoints"] if row["regression"]]
     if regressions:
         out.append('<div class="callout" id="regressions"><b>%d regression%s since the baseline</b><ul>' % (
@@ -144,10 +152,14 @@ def render_html(report):
         for change in row["changes"]:
             cls = {"regression": "r", "recovery": "i", "new": "muted"}.get(change["type"], "c")
             notes.append('<div class="%s">%s: %s</div>' % (cls, _h(change["type"]), _h(change["message"])))
+        explained = {finding["check"] for finding in row.get("findings") or []}  # the finding's line says it
         for check in _failed_checks(row):
-            if check["name"] in ("reachable", "no_regression"):
+            if check["name"] in ("reachable", "no_regression") or check["name"] in explained:
                 continue
             notes.append('<div class="f">%s: %s</div>' % (_h(check["name"]), _h(check["message"])))
+        for finding in row.get("findings") or []:
+            notes.append('<div><span class="sev sev-%s">%s</span> %s</div>' % (
+                _h(finding["severity"]), _h(finding["severity"]), _h(finding_text(finding))))
         passed_checks = [check["name"] for check in row["checks"] if check["passed"]]
         if passed_checks:
             notes.append('<div class="muted">ok: %s</div>' % _h(", ".join(passed_checks)))
@@ -163,6 +175,15 @@ def render_html(report):
                 _h(_fmt_ms(rtt.get("avg"))), " / " + _h(_fmt_ms(rtt.get("max"))) if rtt else "", syntaxes, cert_html,
                 "".join(notes) + attempts))
     out.append("</tbody></table>")
+    findings = ordered_findings(report)
+    if findings:
+        out.append('<h2>Findings</h2><table id="findings"><thead><tr><th>Severity</th><th>Finding</th><th>Endpoint</th><th>Seen</th>'
+                   "<th>Why it matters</th><th>Remedy</th></tr></thead><tbody>")
+        out += ['<tr><td><span class="sev sev-%s">%s</span></td><td><code>%s</code></td><td><b>%s</b></td><td>%s</td><td>%s</td>'
+                "<td>%s</td></tr>" % (_h(finding["severity"]), _h(finding["severity"]), _h(finding["id"]), _h(row["name"]),
+                                      _h(finding["message"]), _h(finding["explanation"]), _h(finding["remedy"]))
+                for row, finding in findings]
+        out.append("</tbody></table>")
     out.append('</main><footer>dicom.network %s report, schema %s v%d. Times are the C-ECHO round trips measured at the socket.</footer>'
                % (_h(report["kind"]), _h(report["schema"]), report["schema_version"]))
     out.append("</body></html>\n")

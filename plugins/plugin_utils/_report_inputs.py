@@ -10,6 +10,7 @@ from __future__ import annotations
 from ansible_collections.dicom.network.plugins.module_utils._request import kind_of
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
+    CHECK_KEYS,
     EXPECTATION_KEYS,
     ReportError,
     endpoint_name,
@@ -24,10 +25,11 @@ RETRYABLE_OUTCOMES = frozenset(["dns_error", "connection_refused", "connect_time
 _ECHOSCU_ORDER = {uid: index for index, (uid, _dcmtk, _keyword) in enumerate(ECHOSCU_TRANSFER_SYNTAXES)}
 
 
-def echo_endpoints(entries, defaults=None, propose_expected=False):
+def echo_endpoints(entries, defaults=None, propose_expected=False, keep_check_keys=False):
     """pacs_verify endpoints -> the ``endpoints`` of one dicom_echo task.
 
-    Expectation keys are dropped, ``defaults`` (module options for every endpoint) are put under
+    Expectation keys and the check keys (CHECK_KEYS, unless ``keep_check_keys``: the check plan reads them) are
+    dropped, ``defaults`` (module options for every endpoint) are put under
     each entry, and every entry gets the ``name`` its result will carry. With
     ``propose_expected``, entries with ``expect_transfer_syntaxes`` and no ``propose_ts`` of their
     own propose echoscu's list up to the last expected syntax in it, so the echo association shows
@@ -41,7 +43,8 @@ def echo_endpoints(entries, defaults=None, propose_expected=False):
         if not isinstance(entry, dict):
             raise ReportError("endpoint %d must be a dict, got %r" % (index, entry))
         probe = {key: value for key, value in (defaults or {}).items() if value is not None}
-        probe.update((key, value) for key, value in entry.items() if key not in EXPECTATION_KEYS and value is not None)
+        dropped = EXPECTATION_KEYS if keep_check_keys else EXPECTATION_KEYS + CHECK_KEYS
+        probe.update((key, value) for key, value in entry.items() if key not in dropped and value is not None)
         for key in ("max_rtt_ms", "min_cert_days"):
             expectation_limit(entry, key, "endpoint %d (%s)" % (index, endpoint_name(probe)))
         expected = entry.get("expect_transfer_syntaxes")
@@ -76,14 +79,15 @@ def echo_retryable(results):
     return names
 
 
-def inventory_endpoints(hostvars, hosts, option_names, defaults=None, prefix="dicom_", probe_default="localhost"):
+def inventory_endpoints(hostvars, hosts, option_names, defaults=None, prefix="dicom_", probe_default="localhost", extra_names=()):
     """Inventory hosts -> {probe host: [dicom_echo endpoint dicts]} from their ``dicom_*`` host variables.
 
     ``dicom_host`` defaults to ``ansible_host`` and then to the inventory name; ``dicom_probe_from``
     to ``probe_default``; every name in ``option_names`` (the endpoint options dicom_echo accepts,
-    TLS ones included) is read from ``dicom_<option>``. The endpoint ``name`` is the inventory name.
+    TLS ones included) is read from ``dicom_<option>``, and so is each of ``extra_names`` (the check settings
+    ``checks``, ``query_model``, ``plain_port`` for the check plan). The endpoint ``name`` is the inventory name.
     """
-    wanted = {prefix + option: option for option in option_names if option not in ("host", "name")}
+    wanted = {prefix + option: option for option in tuple(option_names) + tuple(extra_names) if option not in ("host", "name")}
     groups = {}
     for host in hosts or []:
         hv = hostvars[host]

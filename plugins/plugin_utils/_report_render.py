@@ -16,7 +16,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.dicom.network.plugins.plugin_utils._reports import _fmt_ms, _label
+from ansible_collections.dicom.network.plugins.plugin_utils._reports import SEVERITIES, _fmt_ms, _label
 
 # Severity order of a row in the human-readable reports (problems first).
 _SEVERITY = {"regression": 0, "failed": 1, "changed": 2, "recovery": 3, "passed": 4}
@@ -66,11 +66,32 @@ def _failed_checks(row):
     return [check for check in row["checks"] if not check["passed"]]
 
 
+def finding_text(finding):
+    """One finding on one line: id, severity and what was seen."""
+    return "%s (%s): %s" % (finding["id"], finding["severity"], finding["message"])
+
+
+def ordered_findings(report):
+    """(row, finding) of every finding, the most severe first, then in endpoint order."""
+    rank = {severity: index for index, severity in enumerate(SEVERITIES)}
+    pairs = [(row, finding) for row in report["endpoints"] for finding in row.get("findings") or []]
+    return sorted(pairs, key=lambda pair: rank.get(pair[1]["severity"], len(rank)))
+
+
 def _notes(row):
-    """What a person needs to read about a row: failed checks, changes, and what passed."""
-    notes = ["%s: %s" % (check["name"], check["message"]) for check in _failed_checks(row) if check["name"] not in ("reachable", "no_regression")]
+    """What a person needs to read about a row: failed checks, findings, changes, and what passed."""
+    explained = {finding["check"] for finding in row.get("findings") or []}  # the finding's line says it
+    failed = [check for check in _failed_checks(row) if check["name"] not in ("reachable", "no_regression") and check["name"] not in explained]
+    notes = []
     if any(check["name"] == "reachable" and not check["passed"] for check in row["checks"]):
-        notes.insert(0, short_reason(row))
+        # an endpoint that does not answer leaves its other checks undetermined: say so once
+        undetermined = [check["name"] for check in failed if check["message"].startswith(("not checked", "not determined"))]
+        failed = [check for check in failed if check["name"] not in undetermined]
+        notes.append(short_reason(row))
+        if undetermined:
+            notes.append("not checked: %s" % ", ".join(undetermined))
+    notes += ["%s: %s" % (check["name"], check["message"]) for check in failed]
+    notes += ["finding " + finding_text(finding) for finding in row.get("findings") or []]
     notes += ["%s: %s" % (change["type"], change["message"]) for change in row["changes"] if change["type"] != "new"]
     if not notes:
         rejected = [check for check in row["checks"] if check["name"] == "rejected"]
@@ -104,9 +125,13 @@ def render_junit(report):
         ET.SubElement(props, "property", name=key, value=_xml_text(report[key]))
     if report.get("baseline"):
         ET.SubElement(props, "property", name="baseline", value=_xml_text(report["baseline"].get("path")))
+    findings = report["summary"].get("findings") or {}
+    for severity, count in (findings.get("by_severity") or {}).items():
+        ET.SubElement(props, "property", name="findings_%s" % severity, value=str(count))
     for row in report["endpoints"]:
         seconds = ((row.get("timing_ms") or {}).get("total") or 0.0) / 1000.0
         total_time += seconds
+        names = {check["name"] for check in row["checks"]}
         for index, check in enumerate(row["checks"]):
             case = ET.SubElement(suite, "testcase", classname=_xml_text("%s.%s" % (report["kind"], row["name"])),
                                  name=_xml_text(check["name"]), time="%.3f" % (seconds if index == 0 else 0.0))
@@ -118,9 +143,15 @@ def render_junit(report):
                            "expected: %s" % json.dumps(check["expected"]), "actual: %s" % json.dumps(check["actual"]),
                            "probe: %s" % row["msg"]]
                 failure.text = _xml_text("\n".join(details))
+            lines = []
             if index == 0 and row["changes"]:
+                lines += ["%s: %s" % (change["type"], change["message"]) for change in row["changes"]]
+            for finding in row.get("findings") or []:  # with their check's test case, else with the endpoint's first
+                if finding["check"] == check["name"] or (index == 0 and finding["check"] not in names):
+                    lines += ["finding " + finding_text(finding), "  why: " + finding["explanation"], "  remedy: " + finding["remedy"]]
+            if lines:
                 out = ET.SubElement(case, "system-out")
-                out.text = _xml_text("\n".join("%s: %s" % (change["type"], change["message"]) for change in row["changes"]))
+                out.text = _xml_text("\n".join(lines))
     suite.set("time", "%.3f" % total_time)
     suites.set("time", "%.3f" % total_time)
     ET.indent(suites)
@@ -130,7 +161,7 @@ def render_junit(report):
 CSV_COLUMNS = ("name", "status", "outcome", "host", "port", "address", "called_aet", "calling_aet", "probe_from",
                "rtt_ms_avg", "rtt_ms_max", "attempts", "accepted_transfer_syntaxes", "tls_version",
                "certificate_not_after", "certificate_days_remaining", "regression", "recovery",
-               "failed_checks", "changes", "message")
+               "failed_checks", "changes", "message", "findings", "implementation_class_uid", "implementation_version_name")
 
 
 def _csv_cell(value):
@@ -155,7 +186,9 @@ def render_csv(report):
                   row.get("attempts"), "; ".join(_syntax_names(row)), (row.get("tls") or {}).get("version"),
                   cert.get("not_after"), cert.get("days_remaining"), row["regression"], row["recovery"],
                   "; ".join("%s: %s" % (check["name"], check["message"]) for check in _failed_checks(row)),
-                  "; ".join("%s: %s" % (change["type"], change["message"]) for change in row["changes"]), row["msg"])
+                  "; ".join("%s: %s" % (change["type"], change["message"]) for change in row["changes"]), row["msg"],
+                  "; ".join(finding_text(finding) for finding in row.get("findings") or []),
+                  (row.get("implementation") or {}).get("class_uid"), (row.get("implementation") or {}).get("version_name"))
         writer.writerow([_csv_cell(value) for value in values])
     return buf.getvalue()
 
@@ -173,6 +206,10 @@ def render_markdown(report):
              "**%s** - %d endpoints: %d passed, %d failed; %d checks, %d failed. Generated %s."
              % (report["verdict"].upper(), summary["endpoints"], summary["passed"], summary["failed"], summary["checks"],
                 summary["checks_failed"], report["generated_at"])]
+    found = summary.get("findings") or {}
+    if found.get("total"):
+        lines.append("Findings: %d (%s) on %d endpoints." % (found["total"], ", ".join(
+            "%d %s" % (count, severity) for severity, count in found["by_severity"].items() if count), found["endpoints"]))
     if report.get("baseline"):
         lines.append("Compared with the baseline of %s: %d regressions, %d recoveries, %d other changes, %d removed."
                      % (report["baseline"].get("generated_at"), summary["regressions"], summary["recoveries"],
@@ -188,6 +225,12 @@ def render_markdown(report):
         lines.append("| %s | %s | `%s` | %s | %s | %s | %s | %s |" % (
             status, _md(row["name"]), _md(_target(row)), _md(row["outcome"]), _fmt_ms((row.get("rtt_ms") or {}).get("avg")),
             _md(", ".join(_syntax_names(row))), _md(_cert_text(row)), _md("; ".join(notes))))
+    findings = ordered_findings(report)
+    if findings:
+        lines += ["", "## Findings", "", "| Severity | Finding | Endpoint | Seen | Why it matters | Remedy |", "|---|---|---|---|---|---|"]
+        lines += ["| %s | `%s` | %s | %s | %s | %s |" % (
+            finding["severity"], finding["id"], _md(row["name"]), _md(finding["message"]), _md(finding["explanation"]), _md(finding["remedy"]))
+            for row, finding in findings]
     failed = [(row, check) for row in report["endpoints"] for check in _failed_checks(row)]
     if failed:
         lines += ["", "## Failed checks", ""]

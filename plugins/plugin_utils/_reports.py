@@ -30,11 +30,14 @@ from ansible_collections.dicom.network.plugins.module_utils._request import Requ
 SCHEMA = "dicom.network/connectivity-report"
 SCHEMA_VERSION = 2
 KINDS = ("pacs_verify", "dicom_audit")
-FORMATS = ("json", "junit", "csv", "markdown", "html")
-EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "csv": ".csv", "markdown": ".md", "html": ".html"}
+FORMATS = ("json", "junit", "csv", "markdown", "html", "openmetrics")
+EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "csv": ".csv", "markdown": ".md", "html": ".html", "openmetrics": ".prom"}
 
-# Keys a pacs_verify endpoint may carry besides the dicom_echo endpoint options.
+# Keys a pacs_verify endpoint may carry besides the dicom_echo endpoint options: expectations, and
+# what the checks of _report_checks need (CHECK_KEYS there; spelled out here to keep the import one-way).
 EXPECTATION_KEYS = ("expect_transfer_syntaxes", "expect_rejected", "max_rtt_ms", "min_cert_days")
+CHECK_KEYS = ("checks", "query_model", "plain_port", "expect_implementation_class_uid", "expect_implementation_version_name")
+SEVERITIES = ("high", "medium", "low", "info")
 
 _NOT_DISCOVERED = object()
 
@@ -188,9 +191,12 @@ def _base_row(name, result, extra=None):
             "peer_implementation_class_uid": assoc.get("peer_implementation_class_uid"),
             "peer_implementation_version_name": assoc.get("peer_implementation_version_name"),
         },
+        "implementation": {"class_uid": assoc.get("peer_implementation_class_uid"),
+                           "version_name": assoc.get("peer_implementation_version_name")} if assoc.get("established") else None,
         "tls": {"version": tls.get("version"), "cipher": tls.get("cipher")} if tls else None,
         "certificate": _certificate(result),
         "checks": [],
+        "findings": [],
         "changes": [],
         "regression": False,
         "recovery": False,
@@ -313,7 +319,7 @@ def build_verify_report(endpoints, results, discovered=None, attempts=None, run=
             row["discovered_transfer_syntaxes"] = _syntax_entries(found)
         elif name in discovered:  # asked, but the lookup could not get an answer
             found = _NOT_DISCOVERED
-        row["expectations"] = {key: spec.get(key) for key in EXPECTATION_KEYS if spec.get(key) not in (None, False, [])}
+        row["expectations"] = {key: spec.get(key) for key in EXPECTATION_KEYS + CHECK_KEYS if spec.get(key) not in (None, False, [])}
         row["checks"] = _verify_checks(row, spec, found)
         rows.append(_finish_row(row))
     return _document("pacs_verify", rows, run, title or "PACS verification")
@@ -375,6 +381,10 @@ def summarize(report):
         for change in row["changes"]:
             change_types[change["type"]] = change_types.get(change["type"], 0) + 1
     failed = sum(1 for row in rows if row["status"] == "failed")
+    findings = [finding for row in rows for finding in row.get("findings") or []]
+    by_id = {}
+    for finding in findings:
+        by_id[finding["id"]] = by_id.get(finding["id"], 0) + 1
     report["summary"] = {
         "endpoints": len(rows),
         "passed": len(rows) - failed,
@@ -391,6 +401,12 @@ def summarize(report):
         "recoveries": sum(1 for row in rows if row["recovery"]),
         "changes": dict(sorted(change_types.items())),
         "removed": len(report.get("removed_endpoints") or []),
+        "findings": {
+            "total": len(findings),
+            "endpoints": sum(1 for row in rows if row.get("findings")),
+            "by_severity": {severity: sum(1 for finding in findings if finding["severity"] == severity) for severity in SEVERITIES},
+            "by_id": dict(sorted(by_id.items())),
+        },
     }
     report["verdict"] = "failed" if failed else "passed"
     return report

@@ -91,8 +91,9 @@ installed=$WORK/collections/ansible_collections/dicom/network
 
 mkdir -p "$WORK/run"
 cd "$WORK/run"
-"$BIN/ansible-galaxy" collection list dicom.network | grep -qF "$WORK/collections" \
-    || fail "ansible-galaxy does not list the installed copy"
+# Read the whole listing first: grep -q would stop reading at the first match and break ansible-galaxy's pipe.
+listing="$("$BIN/ansible-galaxy" collection list dicom.network)"
+grep -qF "$WORK/collections" <<<"$listing" || fail "ansible-galaxy does not list the installed copy"
 
 # ---- 3. use it -----------------------------------------------------------------------------
 step "starting storescp on loopback"
@@ -127,23 +128,37 @@ localhost ansible_connection=local
 [dicom_endpoints]
 storescp dicom_host=127.0.0.1 dicom_port=$storescp_port dicom_called_aet=STORESCP
 EOF
+# The checks storescp passes need nothing on the probe host either; the echo-only audit is the default's minus them.
 "$BIN/ansible-playbook" -i "$WORK/run/inventory.ini" dicom.network.audit \
-    -e "dicom_audit_report_dir=$WORK/run/audit" -e dicom_audit_fail_on=failures
+    -e "dicom_audit_report_dir=$WORK/run/audit" -e dicom_audit_fail_on=failures \
+    -e '{"dicom_audit_checks": ["tls_versions", "implementation", "default_aet"]}'
 [ -s "$WORK/run/audit/dicom_audit.json" ] || fail "audit wrote no JSON report"
+
+step "the query check on a probe host without pydicom says why, per endpoint"
+"$BIN/ansible-playbook" -i "$WORK/run/inventory.ini" dicom.network.audit \
+    -e "dicom_audit_report_dir=$WORK/run/audit-query" -e '{"dicom_audit_checks": ["query"], "dicom_audit_report_formats": ["json"]}'
+"$BIN/python" - "$WORK/run/audit-query/dicom_audit.json" <<'EOF'
+import json, sys
+row = json.load(open(sys.argv[1]))["endpoints"][0]
+query = [check for check in row["checks"] if check["name"] == "query"]
+if not query or query[0]["passed"] or "pydicom" not in query[0]["message"]:
+    sys.exit("the query check does not say that pydicom is missing on the probe host: %s" % query)
+EOF
 
 step "ansible-doc of every module, plugin and role of the installed copy"
 "$BIN/ansible-doc" --list dicom.network --json >"$WORK/list.json"
 "$BIN/python" - "$WORK/list.json" <<'EOF'
 import json, sys
 names = json.load(open(sys.argv[1]))
-missing = {"dicom.network.dicom_echo", "dicom.network.dicom_report"} - set(names)
+missing = {"dicom.network.dicom_echo", "dicom.network.dicom_find", "dicom.network.dicom_report"} - set(names)
 if missing:
     sys.exit("ansible-doc --list lacks %s" % ", ".join(sorted(missing)))
 EOF
-for doc in "module dicom.network.dicom_echo" "module dicom.network.dicom_report" \
+for doc in "module dicom.network.dicom_echo" "module dicom.network.dicom_find" "module dicom.network.dicom_report" \
         "lookup dicom.network.transfer_syntaxes" \
         "filter dicom.network.ts_name" "filter dicom.network.ts_uid" "filter dicom.network.echo_endpoints" \
-        "filter dicom.network.echo_retryable" "filter dicom.network.inventory_endpoints" \
+        "filter dicom.network.echo_retryable" "filter dicom.network.inventory_endpoints" "filter dicom.network.check_plan" \
+        "filter dicom.network.with_secrets" \
         "role dicom.network.pacs_verify" "role dicom.network.dicom_audit"; do
     read -r kind name <<<"$doc"
     if ! "$BIN/ansible-doc" -t "$kind" "$name" >"$WORK/doc.txt" 2>"$WORK/doc.err"; then

@@ -7,10 +7,11 @@
     python -m tests.peers list --dir DIR
     python -m tests.peers run KIND [ARGS...] [--lifetime S] [--host H]   # foreground
 
-(`python tests/peers ...` works too.)  KIND is storescp, dcmqrscp, orthanc,
+(`python tests/peers ...` works too.)  KIND is storescp, dcmqrscp, orthanc, wlmscpfs,
 closed_port or a FaultyPeer mode (see faulty.MODES).  ARGS go to the server:
 extra command line arguments for storescp/dcmqrscp (use `--` before them if
-one looks like our own options), key=value options for FaultyPeer modes
+one looks like our own options), key=value options for FaultyPeer modes,
+orthanc and wlmscpfs (JSON values: `modalities={"reg":"REG"}`)
 (`status=0x110`, `delay=3`, `result=1 source=4 reason=1`).
 
 `start` runs `run` detached (own session, output in DIR/NAME.log), waits
@@ -36,7 +37,7 @@ from . import _proc, faulty, real
 USAGE = __doc__.split("\n\n")[1]
 OPTIONS = {"--dir", "--lifetime", "--host", "--start-timeout", "--state"}
 DEFAULT_LIFETIME = 1800.0
-KINDS = ("storescp", "dcmqrscp", "orthanc", "closed_port") + faulty.MODES
+KINDS = ("storescp", "dcmqrscp", "orthanc", "wlmscpfs", "closed_port") + faulty.MODES
 
 
 def parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -65,12 +66,29 @@ def make_peer(kind: str, args: list[str], host: str):
     if kind in real.FACTORIES:
         if host not in ("127.0.0.1", "localhost"):
             raise real.PeerUnsupported("%s listens on IPv4 (0.0.0.0) only" % kind)
-        peer = real.FACTORIES[kind](*args)
+        if kind in ("orthanc", "wlmscpfs"):  # key=value options, values in JSON (e.g. modalities='{"reg": "REG"}')
+            peer = real.FACTORIES[kind](**dict(_option(arg) for arg in args))
+        else:
+            peer = real.FACTORIES[kind](*args)
         return peer, peer.describe()
     if kind in faulty.MODES:
         peer = faulty.FaultyPeer(kind, host=host, **faulty.parse_options(args)).start()
         return peer, {"host": peer.host, "port": peer.port, "aet": None, "mode": kind}
     raise SystemExit("unknown KIND %r; known: %s" % (kind, ", ".join(KINDS)))
+
+
+def _option(arg: str) -> tuple[str, object]:
+    """key=value for a real peer's keyword argument; the value is JSON where it parses, else the text."""
+    key, sep, value = arg.partition("=")
+    if not sep:
+        raise SystemExit("%r: options of orthanc and wlmscpfs are key=value" % arg)
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    if isinstance(parsed, list):
+        parsed = tuple(parsed)
+    return key, parsed
 
 
 def cmd_run(positional: list[str], options: dict[str, str]) -> int:

@@ -211,8 +211,17 @@ def dcmqrscp(*extra_args: str, title: str = "QRSCP", calling_aets: tuple[str, ..
     return _start("dcmqrscp", workdir, build, _listening, timeout, title, title, keep_workdir)
 
 
-def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = False) -> RealPeer:
-    """Orthanc with a generated configuration (DicomCheckCalledAet true).
+def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = False,
+            check_called_aet: bool = True, modalities: dict[str, str] | None = None,
+            always_allow_echo: bool = True, always_allow_find: bool | None = None,
+            studies: tuple[dict[str, str], ...] = ()) -> RealPeer:
+    """Orthanc with a generated configuration (DicomCheckCalledAet true unless check_called_aet=False).
+
+    modalities: {name: calling AE title} registered in DicomModalities (from 127.0.0.1);
+    always_allow_find: DicomAlwaysAllowFind when not None (Orthanc 1.10's default is false:
+    only registered modalities may query; an unregistered one gets an A-ABORT in answer to
+    its C-FIND, observed with findscu 3.6.7); studies: patient-level values of instances
+    stored through the REST API once Orthanc is up (see store_instance()).
 
     DICOM and HTTP on free ports (HTTP: http_port, remote access off), storage
     and index in a temp dir, no plugins/Lua, default (warning) log level.
@@ -234,7 +243,9 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
             "IndexDirectory": str(workdir / "db"),
             "Plugins": [], "LuaScripts": [],
             "DicomServerEnabled": True, "DicomAet": title, "DicomPort": port,
-            "DicomCheckCalledAet": True, "DicomAlwaysAllowEcho": True, "DicomModalities": {},
+            "DicomCheckCalledAet": check_called_aet, "DicomAlwaysAllowEcho": always_allow_echo,
+            "DicomModalities": {name: [aet, HOST, 104] for name, aet in (modalities or {}).items()},
+            **({} if always_allow_find is None else {"DicomAlwaysAllowFind": always_allow_find}),
             "HttpServerEnabled": True, "HttpPort": ports["http"], "RemoteAccessAllowed": False,
             "OrthancExplorerEnabled": False, "WebDavEnabled": False,
             "SaveJobs": False, "MetricsEnabled": False, "HttpThreadsCount": 4,
@@ -255,10 +266,77 @@ def orthanc(title: str = "ORTHANC", timeout: float = 30.0, keep_workdir: bool = 
         return probe.returncode == 0
 
     proc, port = _launch("orthanc", workdir, build, ready, timeout)
-    peer = RealPeer("orthanc", port, title, title, proc, workdir, workdir / "peer.log",
+    peer = RealPeer("orthanc", port, title if check_called_aet else None, title, proc, workdir, workdir / "peer.log",
                     http_port=ports["http"], keep_workdir=keep_workdir)
     _live.add(peer)
+    try:
+        for values in studies:
+            store_instance(peer, values)
+    except Exception:
+        peer.stop(grace=0)
+        raise
     return peer
+
+
+def _instance_file(workdir: Path, values: dict[str, str]) -> Path:
+    """A minimal Secondary Capture instance with `values` (keyword: value), written by DCMTK's dump2dcm."""
+    tags = {"PatientName": "0010,0010 PN", "PatientID": "0010,0020 LO", "PatientBirthDate": "0010,0030 DA",
+            "AccessionNumber": "0008,0050 SH", "StudyInstanceUID": "0020,000d UI", "StudyDescription": "0008,1030 LO"}
+    uid = "2.25.%d" % (int(time.time() * 1e6) % 10 ** 30)
+    lines = ["(0008,0016) UI [1.2.840.10008.5.1.4.1.1.7]", "(0008,0018) UI [%s.1]" % uid,
+             "(0020,000e) UI [%s.2]" % uid, "(0008,0060) CS [OT]"]
+    if "StudyInstanceUID" not in values:
+        lines.append("(0020,000d) UI [%s.3]" % uid)
+    for keyword, value in values.items():
+        tag, vr = tags[keyword].split(" ")
+        lines.append("(%s) %s [%s]" % (tag, vr, value))
+    dump = workdir / ("instance-%s.dump" % uid)
+    dump.write_text("\n".join(lines) + "\n")
+    out = dump.with_suffix(".dcm")
+    subprocess.run([tool("dump2dcm"), "+te", "-g", str(dump), str(out)], check=True, capture_output=True, timeout=30)
+    return out
+
+
+def store_instance(peer: RealPeer, values: dict[str, str]) -> None:
+    """Store one instance carrying `values` in an Orthanc peer through its REST API (POST /instances)."""
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    data = _instance_file(peer.workdir, values).read_bytes()
+    request = urllib.request.Request("http://%s:%d/instances" % (HOST, peer.http_port), data=data, method="POST",
+                                     headers={"Content-Type": "application/dicom"})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # nosec: loopback only
+        reply = json.loads(answer.read().decode())
+    if reply.get("Status") not in ("Success", "AlreadyStored"):
+        raise PeerStartError("Orthanc did not store the instance: %r" % (reply,))
+
+
+def wlmscpfs(title: str = "WLMSCP", worklist: tuple[dict[str, str], ...] = (), timeout: float = 10.0,
+             keep_workdir: bool = False) -> RealPeer:
+    """DCMTK wlmscpfs, a Modality Worklist SCP serving the .wl files of one AE title directory.
+
+    Any calling AE title is accepted; the called AE title must be `title` (RJ 1/1/7 "Called AE Title
+    Not Recognized" otherwise); an association proposing only Study Root FIND is rejected 1/1/1.
+    worklist: the patient-level values of each worklist entry (keywords as in _instance_file).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="peer-wlmscpfs-"))
+    folder = workdir / "worklists" / title
+    folder.mkdir(parents=True)
+    (folder / "lockfile").write_text("")
+    for index, values in enumerate(worklist):
+        lines = ["(0040,0100) SQ (Sequence with explicit length #=1)", "  (fffe,e000) na (Item with explicit length #=2)",
+                 "    (0040,0001) AE [%s]" % title, "    (0008,0060) CS [CT]", "  (fffe,e00d) na (ItemDelimitationItem)",
+                 "(fffe,e0dd) na (SequenceDelimitationItem)"]
+        tags = {"PatientName": "(0010,0010) PN", "PatientID": "(0010,0020) LO", "AccessionNumber": "(0008,0050) SH",
+                "PatientBirthDate": "(0010,0030) DA"}
+        lines += ["%s [%s]" % (tags[keyword], value) for keyword, value in values.items()]
+        dump = workdir / ("entry%d.dump" % index)
+        dump.write_text("\n".join(lines) + "\n")
+        subprocess.run([tool("dump2dcm"), str(dump), str(folder / ("entry%d.wl" % index))], check=True, capture_output=True, timeout=30)
+
+    def build(port: int) -> list[str]:
+        return [tool("wlmscpfs"), "-dfp", str(workdir / "worklists"), str(port)]
+
+    return _start("wlmscpfs", workdir, build, _listening, timeout, title, title, keep_workdir)
 
 
 def _dcmtk_version() -> str:
@@ -271,4 +349,4 @@ def _dcmtk_version() -> str:
     return match.group(1) if match else "?"
 
 
-FACTORIES = {"storescp": storescp, "dcmqrscp": dcmqrscp, "orthanc": orthanc}
+FACTORIES = {"storescp": storescp, "dcmqrscp": dcmqrscp, "orthanc": orthanc, "wlmscpfs": wlmscpfs}

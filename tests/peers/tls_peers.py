@@ -227,6 +227,7 @@ def _peer_specs(pki):
         "anonymous": server + ["-ic"],
         "plain": [],
         "bcp195_ex": server + ["-ic", "+pz"],
+        "legacy": server + ["-ic", "+px"],  # BCP 195: TLS 1.0 and 1.1 too (3.6.7's default profile takes 1.2+)
     }
 
 

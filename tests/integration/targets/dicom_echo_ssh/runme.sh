@@ -136,7 +136,7 @@ ansible-playbook -i "$WORK/inventory.json" audit.yml -e "dicom_audit_report_dir=
 [ "$(sessions a)" -gt "$before_a" ] || fail "the audit opened no SSH session to probe_a (sshd a)"
 [ "$(sessions b)" -gt "$before_b" ] || fail "the audit opened no SSH session to probe_b (sshd b)"
 cat >"$WORK/expect.json" <<'JSON'
-{"formats": ["json", "junit", "csv", "markdown", "html"],
+{"formats": ["json", "junit", "csv", "markdown", "html", "openmetrics"],
  "summary": {"endpoints": 4, "passed": 3, "failed": 1, "checks": 4, "checks_failed": 1},
  "status": {"a-storescp": "passed", "a-storescp-again": "passed", "b-storescp": "passed", "b-closed": "failed"},
  "outcome": {"a-storescp": "success", "a-storescp-again": "success", "b-storescp": "success", "b-closed": "connection_refused"}}

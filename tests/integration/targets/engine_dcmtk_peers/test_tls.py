@@ -3,7 +3,8 @@
 """TLS end to end: a throwaway PKI, DCMTK storescp +tls peers on loopback, Debian's echoscu as the oracle.
 
 Every TLS option of the module against real peers (docs/dev/echoscu-behaviour.md 4): authenticated and
-anonymous TLS, passwords, DER, trust files and hashed directories, CRLs, profiles and ciphers, SNI, seeds, and every failure of issue 3, each within a bounded time.
+anonymous TLS, passwords, DER, trust files and hashed directories, CRLs, profiles and ciphers, SNI, seeds,
+and every failure of issue 3, each within a bounded time.
 """
 
 from __future__ import annotations

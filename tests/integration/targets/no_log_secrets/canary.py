@@ -54,12 +54,16 @@ plain_port = tls["tls_ports"]["plain"]
 write("module.json", {"canary": password, "wrong_canary": wrong, "canary_key": key_path, "tls_port": port, "plain_port": plain_port, "pki": pki})
 
 client = {"tls": True, "private_key": key_path, "certificate": pki["client.pem"], "ca_files": [pki["ca.pem"]]}
+# The checks beyond the echo that storescp passes run too: their probes (one TLS version at a time, default AE titles)
+# use the encrypted key as well, through the check plan, which must not show the password either.
+checks = ["tls_versions", "implementation", "default_aet"]
 # one endpoint carries the password itself, the other gets it from the role's echo options
 write("verify.json", {
     "pacs_verify_retries": 0,
     "pacs_verify_report_dir": os.path.join(work, "verify"),
     "pacs_verify_report_formats": ["json", "junit", "csv", "markdown", "html"],
     "pacs_verify_echo_options": {"private_key_password": password},
+    "pacs_verify_checks": checks,
     "pacs_verify_endpoints": [
         dict(client, name="own", host="127.0.0.1", port=port, called_aet="STORESCP", private_key_password=password,
              expect_transfer_syntaxes=["ImplicitVRLittleEndian"], min_cert_days=1),
@@ -71,6 +75,7 @@ write("verify.json", {
 write("audit.json", {
     "dicom_audit_report_formats": ["json", "csv", "junit", "markdown", "html"],
     "dicom_audit_echo_options": {"private_key_password": password},
+    "dicom_audit_checks": checks,
     "dicom_audit_fail_on": "failures",
 })
 for layout, probes in (("one", {}), ("two", {"tls-own": "probe_a", "tls-from-echo-options": "probe_b", "plain": "probe_a"})):

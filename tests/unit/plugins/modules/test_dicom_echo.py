@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dicom.network.plugins.module_utils import _tls
@@ -201,7 +202,7 @@ class _Syslog:
 
     def __init__(self, monkeypatch):
         self.lines = []
-        monkeypatch.setattr(dicom_echo.AnsibleModule, "log", lambda module, msg, log_args=None: self.lines.append((msg, log_args)))
+        monkeypatch.setattr(AnsibleModule, "log", lambda module, msg, log_args=None: self.lines.append((msg, log_args)))
 
     def text(self):
         return json.dumps(self.lines, default=str)

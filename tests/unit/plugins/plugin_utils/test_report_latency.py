@@ -26,31 +26,31 @@ TRIALS = 200
 
 def loopback(rng, n, step=0.0):
     """A quiet loopback echo: 0.2 ms, a little jitter, now and then a scheduler hiccup of a few ms."""
-    return [step + 0.2 + abs(rng.gauss(0, 0.03)) + (rng.expovariate(1 / 2.0) if rng.random() < 0.1 else 0.0) for _ in range(n)]
+    return [step + 0.2 + abs(rng.gauss(0, 0.03)) + (rng.expovariate(1 / 2.0) if rng.random() < 0.1 else 0.0) for _echo in range(n)]
 
 
 def busy_loopback(rng, n, step=0.0):
     """Loopback from a probe host under CPU load: the association waits 0-15 ms as a whole, each echo up to more."""
     offset = rng.uniform(0, 15)
-    return [step + 0.2 + offset + rng.expovariate(1 / 3.0) for _ in range(n)]
+    return [step + 0.2 + offset + rng.expovariate(1 / 3.0) for _echo in range(n)]
 
 
 def busy_event_loop(rng, n, step=0.0):
     """What make demo measured on two cores before this rule (issue 8): loopback echoes of 25-110 ms, median ~35 ms;
     user-space timestamps of a probe whose event loop serves 128 associations."""
     offset = rng.uniform(20, 40)
-    return [step + offset + rng.expovariate(1 / 6.0) + (rng.uniform(20, 60) if rng.random() < 0.1 else 0.0) for _ in range(n)]
+    return [step + offset + rng.expovariate(1 / 6.0) + (rng.uniform(20, 60) if rng.random() < 0.1 else 0.0) for _echo in range(n)]
 
 
 def wan(rng, n, step=0.0):
     """A slow link: 40 ms median, 5 ms jitter."""
-    return [max(1.0, step + rng.gauss(40.0, 5.0)) for _ in range(n)]
+    return [max(1.0, step + rng.gauss(40.0, 5.0)) for _echo in range(n)]
 
 
 def busy_wan(rng, n, step=0.0):
     """The slow link from a busy probe host: the link's jitter plus the host's own delays."""
     offset = rng.uniform(0, 15)
-    return [max(1.0, step + offset + rng.gauss(40.0, 5.0) + rng.expovariate(1 / 3.0)) for _ in range(n)]
+    return [max(1.0, step + offset + rng.gauss(40.0, 5.0) + rng.expovariate(1 / 3.0)) for _echo in range(n)]
 
 
 SCENARIOS = {"loopback": loopback, "busy_loopback": busy_loopback, "busy_event_loop": busy_event_loop, "wan": wan, "busy_wan": busy_wan}

@@ -343,8 +343,8 @@ def test_json_keys_are_stable():
                             "endpoints", "removed_endpoints"]
     assert list(report["endpoints"][0]) == [
         "name", "status", "endpoint", "probe_from", "outcome", "success", "msg", "reason", "echoscu_exit_code", "attempts", "rtt_ms",
-        "rtt_stats", "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "tls", "certificate", "checks",
-        "changes", "regression", "recovery", "probe", "expectations"]
+        "rtt_stats", "timing_ms", "accepted_transfer_syntaxes", "discovered_transfer_syntaxes", "association", "implementation", "tls",
+        "certificate", "checks", "findings", "changes", "regression", "recovery", "probe", "expectations"]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
 
 
@@ -423,7 +423,7 @@ def test_write_reports(tmp_path):
     report = verify_report()
     paths = _report_files.write_reports(report, str(tmp_path / "out"), "run1", list(_reports.FORMATS))
     assert sorted(os.path.basename(path) for path in paths.values()) == [
-        "run1.csv", "run1.html", "run1.json", "run1.junit.xml", "run1.md"]
+        "run1.csv", "run1.html", "run1.json", "run1.junit.xml", "run1.md", "run1.prom"]
     assert json.loads((tmp_path / "out" / "run1.json").read_text())["verdict"] == "failed"
     assert os.listdir(tmp_path / "out") == [name for name in os.listdir(tmp_path / "out") if not name.startswith(".")]
     with pytest.raises(_reports.ReportError, match="unknown report format 'pdf'"):
