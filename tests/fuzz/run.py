@@ -26,6 +26,7 @@ import random
 import re
 import sys
 import time
+import traceback
 
 from ...plugins.module_utils._engine import probe_async
 from ...plugins.module_utils._request import build_requests
@@ -37,6 +38,7 @@ TIMEOUT = 2                      # acse_timeout, socket_timeout and dimse_timeou
 # slack for a loaded machine: a probe that takes longer has escaped its deadlines.
 PROBE_BOUND = 3 * 2 * TIMEOUT + 2.0
 ECHOSCU_KILL = 60.0              # echoscu is killed after this long (it has no bound on a stream)
+CASE_LIMIT = ECHOSCU_KILL + 30   # a run of a case taking longer is a failure (both sides are bounded below that)
 SUCCESS_LINE = "I: Received Echo Response (Success)"
 DURATION_BUCKETS = (0.5, 1, 2, 3, 4, 6, 10, 20, float("inf"))
 
@@ -71,6 +73,15 @@ class Tally:
         self.slowest = 0.0
         self.seconds = collections.Counter()
         self.durations = collections.Counter()
+
+    def broken(self, case, text):
+        """A case the fuzzer could not run to the end (a case over CASE_LIMIT, a failed fork): a failure of the run."""
+        self.cases += 1
+        record = {"outcome": "(not run)", "our_exit": None, "our_seconds": 0.0, "reason": text.strip().splitlines()[-1],
+                  "echoscu_exit": None, "echoscu_killed": False, "echoscu_reason": ""}
+        why = ["the fuzzer could not run the case: %s" % text.strip()]
+        self.failures.append((case, record, why))
+        print("\n".join(failure_lines(case, record, why)), flush=True)
 
     def add(self, case, record):
         self.cases += 1
@@ -125,6 +136,10 @@ async def run_echoscu(argv):
         proc.kill()
         _out, err = await proc.communicate()
         return proc.returncode, err.decode("utf-8", "replace"), True
+    except BaseException:  # cancelled (the case's watchdog, the end of the run): leave no echoscu behind
+        if proc.returncode is None:
+            proc.kill()
+        raise
 
 
 async def run_case(case, port, echoscu, log_level="info"):
@@ -179,23 +194,36 @@ async def run(seeds, cases, start, jobs, progress):
     total = cases * len(seeds)
     started = time.monotonic()
 
+    async def one(case):
+        record = await asyncio.wait_for(run_case(case, port, echoscu), CASE_LIMIT)
+        if failure_reasons(record):
+            # run it again: a disagreement that does not come back was the machine's timing (a peer or echoscu
+            # starved of CPU for seconds), not the codec; it is reported, not counted as a failure
+            record["reproduced"] = bool(failure_reasons(await asyncio.wait_for(run_case(case, port, echoscu), CASE_LIMIT)))
+        return record
+
     async def worker():
         for slot, seed, index in work:
+            if scp.returncode is not None:
+                raise RuntimeError("the fuzzer's SCP exited (status %s) after %d cases" % (scp.returncode, tally.cases))
             case = generate(seed, index, slot)
-            record = await run_case(case, port, echoscu)
-            if failure_reasons(record):
-                # run it again: a disagreement that does not come back was the machine's timing (a peer or echoscu
-                # starved of CPU for seconds), not the codec; it is reported, not counted as a failure
-                record["reproduced"] = bool(failure_reasons(await run_case(case, port, echoscu)))
-            tally.add(case, record)
+            try:
+                tally.add(case, await one(case))
+            except Exception:  # pylint: disable=broad-except  # the run goes on; the case counts as a failure
+                tally.broken(case, traceback.format_exc())
             if progress and tally.cases % progress == 0:
                 elapsed = time.monotonic() - started
                 print("  %d/%d cases, %.0f s, %.1f cases/s, %d failures"
                       % (tally.cases, total, elapsed, tally.cases / elapsed, len(tally.failures)), flush=True)
+    workers = [asyncio.ensure_future(worker()) for _index in range(jobs)]
     try:
-        await asyncio.gather(*(worker() for _index in range(jobs)))
+        await asyncio.gather(*workers)
     finally:
-        scp.terminate()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        if scp.returncode is None:
+            scp.terminate()
         await scp.wait()
     return tally, time.monotonic() - started
 
