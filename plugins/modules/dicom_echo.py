@@ -103,6 +103,7 @@ options:
     type: bool
     default: true
   result_detail:
+    version_added: 0.2.0
     description:
       - How much each result holds. V(full) returns every key listed under the return values. V(compact) keeps what
         people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome), RV(reason),
