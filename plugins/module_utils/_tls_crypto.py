@@ -17,6 +17,10 @@ import traceback
 
 from ._tls_errors import TLSOptionError
 
+# What the TLS modules take from here (the cryptography names are None without the library).
+__all__ = ("CRYPTOGRAPHY_IMPORT_ERROR", "available", "need_cryptography", "x509", "InvalidSignature", "UnsupportedAlgorithm",
+           "hashes", "serialization", "dsa", "ec", "ed448", "ed25519", "rsa")
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
