@@ -9,7 +9,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     """TLS options shared by the dicom_echo module and the transfer_syntaxes lookup.
 
-    The values are validated by plugins/module_utils/_request.py (OPTIONS) and _tls.py; keep them in step.
+    The values are validated by plugins/module_utils/_request.py (OPTIONS) and _tls_context.py; keep them in step.
     """
 
     DOCUMENTATION = r"""
