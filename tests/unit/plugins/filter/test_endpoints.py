@@ -21,7 +21,7 @@ def test_check_plan_names_every_probe_and_refuses_bad_input():
     assert plan["jobs"] == [{"probe_from": None, "kind": "query", "module": "dicom_find", "endpoints": [
         {"connection_timeout": 5, "host": "h", "called_aet": "A", "query_model": "worklist", "name": "A@h:104~query~worklist"}],
         "owners": ["A@h:104"], "tls_owners": []}]
-    with pytest.raises(AnsibleFilterError, match="check_plan: endpoint A@h:104: unknown check 'nope'"):
+    with pytest.raises(AnsibleFilterError, match="check_plan: endpoint A@h:104: checks: unknown check 'nope'"):
         endpoints.check_plan([{"host": "h", "called_aet": "A", "checks": ["nope"]}])
     with pytest.raises(AnsibleFilterError, match="tls_versions must be a list"):
         endpoints.check_plan([{"host": "h"}], tls_versions="TLSv1.2")
