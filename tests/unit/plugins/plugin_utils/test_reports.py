@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import html
 import io
 import json
 import os
@@ -26,6 +27,7 @@ from ansible_collections.dicom.network.plugins.plugin_utils import (
     _report_files,
     _report_html,
     _report_inputs,
+    _report_metrics,
     _report_render,
     _reports,
 )
@@ -316,6 +318,61 @@ def test_audit_baseline_diff():
     assert summary["changes"] == {"certificate": 1, "latency": 1, "new": 1, "outcome": 1, "recovery": 1, "regression": 1,
                                   "transfer_syntaxes": 1}
     assert after["baseline"]["path"] == "/tmp/before.json" and after["baseline"]["endpoints"] == 9
+
+
+def host_variable_report():
+    """An audit whose inventory has an invalid value and a misspelled variable beside a good endpoint, as
+    audit_endpoints() describes them (the invalid endpoint is not probed: no result)."""
+    hostvars = {"good": {"ansible_host": "127.0.0.1", "dicom_called_aet": "GOOD"},
+                "typo": {"ansible_host": "127.0.0.1", "dicom_calledaet": "STORESCP"},
+                "proto": {"ansible_host": "127.0.0.1", "dicom_called_aet": "PROTO", "dicom_ip_protocol": "ip4"}}
+    audit = _report_inputs.audit_endpoints(hostvars, list(hostvars), {"calling_aet": "AUDIT"})
+    assert [entry["name"] for entry in audit["invalid"]] == ["proto"]
+    entries = [entry for batch in audit["batches"].values() for entry in batch] + audit["invalid"]
+    return _reports.build_audit_report(entries, [result("good", aet="GOOD"), result("typo", aet="ANY-SCP")],
+                                       run={"probe_hosts": ["localhost"]})
+
+
+def test_host_variable_problems_fail_their_endpoint_in_every_format():
+    report = host_variable_report()
+    rows = {row["name"]: row for row in report["endpoints"]}
+    assert report["verdict"] == "failed" and report["summary"]["outcomes"] == {"invalid_endpoint": 1, "success": 2}
+    assert (report["summary"]["passed"], report["summary"]["failed"]) == (1, 2)
+    assert checks(rows["good"]) == {"reachable": True}
+    assert checks(rows["typo"]) == {"reachable": True, "host_variables": False}  # probed as ANY-SCP, but it must not pass
+    typo = rows["typo"]["checks"][1]["message"]
+    assert typo == ("inventory host typo: unknown host variable dicom_calledaet (did you mean dicom_called_aet?); "
+                    "the endpoint was probed without it")
+    proto = rows["proto"]
+    assert (proto["outcome"], proto["status"], proto["attempts"], proto["probe"]) == ("invalid_endpoint", "failed", 0, None)
+    assert checks(proto) == {"host_variables": False}
+    message = "inventory host proto: dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'; the endpoint was not probed"
+    assert proto["checks"][0]["message"] == message
+    assert proto["checks"][0]["actual"] == {"invalid": "dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'", "unknown": []}
+    assert proto["reason"] == "dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'"
+    assert proto["endpoint"]["called_aet"] == "PROTO" and proto["probe_from"] == "localhost"
+    assert "endpoints[" not in json.dumps(report)
+    table = "\n".join(_report_render.render_table(report))
+    markdown = _report_render.render_markdown(report)
+    page = _report_html.render_html(report)
+    csv_text = _report_render.render_csv(report)
+    junit = ET.fromstring(_report_render.render_junit(report))
+    for text in (table, markdown, csv_text):
+        assert message in text and typo in text and "invalid_endpoint" in text
+    assert html.escape(message) in page and html.escape(typo) in page
+    failures = {case.get("classname"): case.find("failure") for case in junit.iter("testcase") if case.find("failure") is not None}
+    assert failures["dicom_audit.proto"].get("type") == "invalid_endpoint" and message in failures["dicom_audit.proto"].get("message")
+    assert typo in failures["dicom_audit.typo"].get("message")
+    prom = _report_metrics.render_openmetrics(report)
+    assert 'outcome="invalid_endpoint"' in prom and 'check="host_variables"' in prom
+
+
+def test_an_invalid_endpoint_that_passed_before_is_a_regression():
+    before = _reports.build_audit_report(audit_endpoints(["proto"]), [result("proto")])
+    after = host_variable_report()
+    _report_diff.compare_baseline(after, json.loads(_report_render.render_json(before)))
+    row = {row["name"]: row for row in after["endpoints"]}["proto"]
+    assert row["regression"] and checks(row) == {"host_variables": False, "no_regression": False}
 
 
 def test_load_baseline(tmp_path):
