@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 
+from ansible_collections.dicom.network.plugins.module_utils._negotiation import pydicom_missing
 from ansible_collections.dicom.network.plugins.module_utils._request import (
     ENDPOINT_KEYS,
     SECRET_KEYS,
@@ -66,9 +67,12 @@ def echo_endpoints(entries, defaults=None, propose_expected=False, keep_check_ke
                 raise ReportError("endpoint %d (%s): expect_transfer_syntaxes must be a list, got %r" % (index, endpoint_name(probe), expected))
             unknown = [value for value in expected if transfer_syntax_uid(value) is None]
             if unknown:
+                missing = pydicom_missing()
                 raise ReportError("endpoint %d (%s): unknown transfer syntax %s in expect_transfer_syntaxes (give UIDs, DICOM keywords "
-                                  "such as ExplicitVRLittleEndian, or names such as 'Explicit VR Little Endian')"
-                                  % (index, endpoint_name(probe), ", ".join(repr(value) for value in unknown)))
+                                  "such as ExplicitVRLittleEndian, or names such as 'Explicit VR Little Endian')%s"
+                                  % (index, endpoint_name(probe), ", ".join(repr(value) for value in unknown),
+                                     "; names beyond echoscu's %d transfer syntaxes need pydicom on the controller, and %s"
+                                     % (len(ECHOSCU_TRANSFER_SYNTAXES), missing) if missing else ""))
         if propose_expected and expected and "propose_ts" not in entry:
             positions = [_ECHOSCU_ORDER[uid] for uid in map(transfer_syntax_uid, expected) if uid in _ECHOSCU_ORDER]
             if positions:

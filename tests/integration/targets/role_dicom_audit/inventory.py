@@ -16,14 +16,13 @@ python = sys.executable
 if run == 3:
     local = {"ansible_connection": "local", "ansible_python_interpreter": python}
     endpoints = {
-        "good-storescp": {"dicom_port": ports["storescp"], "dicom_called_aet": "STORESCP", "dicom_probe_from": "probe_a"},
+        "good-bulk": {"dicom_port": ports["bulk"], "dicom_called_aet": "BULK", "dicom_probe_from": "probe_a"},
         "good-qrscp": {"dicom_port": ports["qr"], "dicom_called_aet": "QRSCP", "dicom_probe_from": "probe_b",
                        "dicom_checks": ["called_aet_enforced"]},  # a check plan, to which the invalid endpoints never get
-        # misspelled: storescp answers ANY-SCP as well, so without the check this endpoint passed
-        "typo": {"dicom_port": ports["storescp"], "dicom_calledaet": "STORESCP", "dicom_probe_from": "probe_a"},
-        "bad-protocol": {"dicom_port": ports["storescp"], "dicom_called_aet": "STORESCP", "dicom_ip_protocol": "ip4",
-                         "dicom_probe_from": "probe_b"},
-        "bad-port": {"dicom_port": "abc", "dicom_called_aet": "STORESCP"},
+        # misspelled: the peer answers ANY-SCP as well, so without the check this endpoint passed
+        "typo": {"dicom_port": ports["bulk"], "dicom_calledaet": "BULK", "dicom_probe_from": "probe_a"},
+        "bad-protocol": {"dicom_port": ports["bulk"], "dicom_called_aet": "BULK", "dicom_ip_protocol": "ip4", "dicom_probe_from": "probe_b"},
+        "bad-port": {"dicom_port": "abc", "dicom_called_aet": "BULK"},
     }
     for host in endpoints.values():
         host["ansible_host"] = "127.0.0.1"

@@ -115,10 +115,10 @@ grep -q "DICOM connectivity audit: FAILED - 5 endpoints, 2 passed, 3 failed" "$W
 if grep -q "endpoints\[" "$WORK/run5.log"; then echo "a message names a list position instead of the inventory host"; exit 1; fi
 cat >"$WORK/expect5.json" <<'JSON'
 {"summary": {"endpoints": 5, "passed": 2, "failed": 3, "outcomes.invalid_endpoint": 2, "outcomes.success": 3},
- "status": {"good-storescp": "passed", "good-qrscp": "passed", "typo": "failed", "bad-protocol": "failed", "bad-port": "failed"},
+ "status": {"good-bulk": "passed", "good-qrscp": "passed", "typo": "failed", "bad-protocol": "failed", "bad-port": "failed"},
  "outcome": {"typo": "success", "bad-protocol": "invalid_endpoint", "bad-port": "invalid_endpoint"},
  "attempts": {"bad-protocol": 0, "bad-port": 0},
- "checks": {"good-storescp": {"reachable": true}, "good-qrscp": {"reachable": true, "called_aet_enforced": true},
+ "checks": {"good-bulk": {"reachable": true}, "good-qrscp": {"reachable": true, "called_aet_enforced": true},
             "typo": {"reachable": true, "host_variables": false},
             "bad-protocol": {"host_variables": false}, "bad-port": {"host_variables": false}},
  "messages": {"typo": {"host_variables": "unknown host variable dicom_calledaet (did you mean dicom_called_aet?)"},
