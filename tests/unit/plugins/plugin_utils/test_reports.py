@@ -470,7 +470,32 @@ def test_table_lines():
     assert lines[3].startswith("FAILED")  # problems first
     assert len(lines) == 3 + 11
     short = _report_render.render_table(verify_report(), max_rows=2)
-    assert len(short) == 3 + 2 + 1 and "more endpoints" in short[-1]
+    assert len(short) == 3 + 2 + 1 and short[-1].startswith("... 9 more endpoints (2 shown")
+
+
+def test_table_head_counts_in_the_right_number_and_says_what_changed_against_the_baseline():
+    one = _reports.build_audit_report(audit_endpoints(["a"]), [result("a")])
+    assert _report_render.render_table(one)[0] == "DICOM connectivity audit: PASSED - 1 endpoint, 1 passed, 0 failed; 0/1 checks failed"
+    assert "**PASSED** - 1 endpoint: 1 passed, 0 failed; 1 check, 0 failed." in _report_render.render_markdown(one)
+    # the baseline had four endpoints; one is left (unchanged), three are gone, one is new
+    baseline = _reports.build_audit_report(audit_endpoints(["a", "b", "c", "d"]), [result(name) for name in "abcd"])
+    now = _reports.build_audit_report(audit_endpoints(["a", "e"]), [result("a"), result("e")])
+    _report_diff.compare_baseline(now, json.loads(_report_render.render_json(baseline)))
+    lines = _report_render.render_table(now)
+    assert lines[0] == ("DICOM connectivity audit: PASSED - 2 endpoints, 2 passed, 0 failed; 0/3 checks failed; "
+                        "against the baseline: 0 regressions, 0 recoveries, 1 added, 3 removed, 0 changed")
+    assert lines[-1] == "Removed since the baseline (in the baseline, not in this run): b (was success), c (was success), d (was success)"
+    assert "Compared with the baseline of %s: 0 regressions, 0 recoveries, 1 added, 3 removed, 0 changed." % baseline["generated_at"] \
+        in _report_render.render_markdown(now)
+    # one of each: a regression, a recovery and a changed endpoint (another outcome, still failing), nothing removed
+    before = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]), [result("r"), result("v", "connection_refused"),
+                                                                           result("o", "connection_refused")])
+    after = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]), [result("r", "connection_refused"), result("v"),
+                                                                          result("o", "acse_timeout")])
+    _report_diff.compare_baseline(after, json.loads(_report_render.render_json(before)))
+    lines = _report_render.render_table(after)
+    assert lines[0].endswith("; against the baseline: 1 regression, 1 recovery, 0 added, 0 removed, 1 changed")
+    assert not lines[-1].startswith("Removed")
 
 
 # ---- writing ---------------------------------------------------------------------------
