@@ -13,7 +13,6 @@ from ansible_collections.dicom.network.plugins.module_utils._request import ENDP
 from ansible_collections.dicom.network.plugins.plugin_utils import _report_checks, _report_inputs, _reports
 
 
-
 def echo_endpoints(entries, defaults=None, propose_expected=False):
     try:
         return _report_inputs.echo_endpoints(entries, defaults, bool(propose_expected))

@@ -488,10 +488,10 @@ def test_table_head_counts_in_the_right_number_and_says_what_changed_against_the
     assert "Compared with the baseline of %s: 0 regressions, 0 recoveries, 1 added, 3 removed, 0 changed." % baseline["generated_at"] \
         in _report_render.render_markdown(now)
     # one of each: a regression, a recovery and a changed endpoint (another outcome, still failing), nothing removed
-    before = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]), [result("r"), result("v", "connection_refused"),
-                                                                           result("o", "connection_refused")])
-    after = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]), [result("r", "connection_refused"), result("v"),
-                                                                          result("o", "acse_timeout")])
+    before = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]),
+                                         [result("r"), result("v", "connection_refused"), result("o", "connection_refused")])
+    after = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]),
+                                        [result("r", "connection_refused"), result("v"), result("o", "acse_timeout")])
     _report_diff.compare_baseline(after, json.loads(_report_render.render_json(before)))
     lines = _report_render.render_table(after)
     assert lines[0].endswith("; against the baseline: 1 regression, 1 recovery, 0 added, 0 removed, 1 changed")
