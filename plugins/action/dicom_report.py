@@ -101,6 +101,11 @@ class ActionModule(ActionBase):
                                                        required_one_of=[["results", "results_from"]])
         del validation
         results = args["results"] if args["results"] is not None else self._results_from(args["results_from"], task_vars or {})
+        # An endpoint's host variables the audit could not use: said now, and in every report (the host_variables check).
+        for entry in args["endpoints"]:
+            check = _reports.host_variables_check(entry) if isinstance(entry, dict) else None
+            if check:
+                display.warning(check["message"])
         run = dict(args["run"] or {})
         run.setdefault("controller", socket.gethostname())
         run.setdefault("ansible_version", ansible_version)

@@ -12,9 +12,6 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.dicom.network.plugins.module_utils._request import ENDPOINT_KEYS, SECRET_KEYS, kind_of
 from ansible_collections.dicom.network.plugins.plugin_utils import _report_checks, _report_inputs, _reports
 
-# Host variables dicom_<name> that configure the checks of an inventory endpoint (inventory_endpoints, with_checks).
-_CHECK_VARIABLES = ("checks", "query_model", "plain_port")
-
 
 def echo_endpoints(entries, defaults=None, propose_expected=False):
     try:
@@ -76,9 +73,22 @@ def inventory_endpoints(hostvars, hosts, defaults=None, probe_from="localhost", 
         defaults = {key: value for key, value in (defaults or {}).items() if key not in SECRET_KEYS}
     try:
         return _report_inputs.inventory_endpoints(hostvars, hosts, names, defaults, probe_default=probe_from,
-                                                  extra_names=_CHECK_VARIABLES if with_checks else ())
+                                                  extra_names=_report_inputs.CHECK_VARIABLES if with_checks else ())
     except KeyError as exc:
         raise AnsibleFilterError("inventory_endpoints: %s is not an inventory host" % to_native(exc)) from None
+
+
+def audit_endpoints(hostvars, hosts, defaults=None, probe_from="localhost"):
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("audit_endpoints expects a list of inventory host names, got %s" % kind_of(hosts))
+    if defaults is not None and not isinstance(defaults, dict):
+        raise AnsibleFilterError("audit_endpoints: defaults must be a dict of dicom_echo endpoint options, got %s" % kind_of(defaults))
+    try:
+        return _report_inputs.audit_endpoints(hostvars, hosts, defaults, probe_default=probe_from)
+    except KeyError as exc:
+        raise AnsibleFilterError("audit_endpoints: %s is not an inventory host" % to_native(exc)) from None
+    except _reports.ReportError as exc:
+        raise AnsibleFilterError("audit_endpoints: %s" % to_native(exc)) from None
 
 
 class FilterModule:
@@ -86,6 +96,7 @@ class FilterModule:
 
     def filters(self):
         return {
+            "audit_endpoints": audit_endpoints,
             "check_plan": check_plan,
             "echo_endpoints": echo_endpoints,
             "echo_retryable": echo_retryable,

@@ -30,7 +30,8 @@ description:
 author:
   - dicom.network maintainers (@dicom-network)
 requirements:
-  - pydicom >= 3 on the controller
+  - pydicom >= 3 on the controller for SOP class keywords and names (V(CTImageStorage)) and transfer syntax names beyond echoscu's 53;
+    UIDs, the default V(Verification) and echoscu's 53 transfer syntaxes work without it
 extends_documentation_fragment:
   - dicom.network.association
   - dicom.network.association.plugins
@@ -54,6 +55,7 @@ options:
         V(SecondaryCaptureImageStorage) or V(Verification); or a list of them.
       - With one abstract syntax each term's answer is a list; with several it is a dict keyed by abstract syntax UID.
       - Keywords and names come from pydicom's UID dictionary; an unknown keyword is an error before any network traffic,
+        and so is a keyword on a controller without pydicom, whose message says that it needs pydicom and that the UID works without it;
         a well-formed UID nobody knows (a private SOP class) is proposed as given.
     type: list
     elements: str

@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import sys
 
 from ._request import _ALIASES, ENDPOINT_KEYS, RequestError
 from ._syntaxes import ECHOSCU_TRANSFER_SYNTAXES, MAX_PROPOSE_TS, TRANSFER_SYNTAX_NAMES, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
@@ -41,6 +42,8 @@ _NOT_FOR_TERMS = frozenset(["repeat", "abort", "log_level"])
 TERM_KEYS = frozenset((ENDPOINT_KEYS - _NOT_FOR_TERMS) | set(TERM_EXTRA_KEYS))
 
 _INDEX = None
+# Why pydicom's UID dictionary could not be loaded (the ImportError's text), or None when it was; set by _index().
+_PYDICOM_ERROR = None
 
 
 # ---- the UID dictionary -----------------------------------------------------------------------
@@ -57,13 +60,15 @@ def _fold(text):
 
 def _index():
     """uid -> _Entry and the reverse maps, from pydicom's UID dictionary plus echoscu's table; built once."""
-    global _INDEX  # pylint: disable=global-statement
+    global _INDEX, _PYDICOM_ERROR  # pylint: disable=global-statement
     if _INDEX is not None:
         return _INDEX
     try:
         from pydicom.uid import UID_dictionary  # pylint: disable=import-outside-toplevel
-    except ImportError:
+        _PYDICOM_ERROR = None
+    except ImportError as exc:
         UID_dictionary = {}
+        _PYDICOM_ERROR = str(exc) or type(exc).__name__
     entries = {}
     for uid, row in UID_dictionary.items():
         entries[uid] = _Entry(uid, row[0], row[1], row[4], bool(row[3]))
@@ -86,6 +91,28 @@ def _index():
             exact[entry.keyword] = entry.uid
     _INDEX = (entries, exact, folded)
     return _INDEX
+
+
+def pydicom_missing():
+    """Why the names of pydicom's UID dictionary are not available - ``this Python (<path>) cannot import it (<error>)`` -
+    or None when they are.
+
+    Without pydicom, echoscu's 53 transfer syntaxes and Verification are still known by UID, keyword and name
+    (_syntaxes.py); SOP class names and keywords (CTImageStorage) and the names of other UIDs are not.
+    """
+    _index()
+    if _PYDICOM_ERROR is None:
+        return None
+    return "this Python (%s) cannot import it (%s)" % (sys.executable or "python", _PYDICOM_ERROR)
+
+
+def _unknown_without_pydicom(option, text, kind, missing):
+    """The message for a name nobody knows on a Python without pydicom: what needs pydicom, and that UIDs do not."""
+    beyond = "transfer syntax names beyond echoscu's %d" % len(ECHOSCU_TRANSFER_SYNTAXES)
+    what = {"abstract": "SOP class names and keywords", "transfer": beyond}.get(kind, "SOP class names and keywords (and %s)" % beyond)
+    close = _suggest(text, kind)
+    return ("%s: %r is not a name known without pydicom: resolving %s needs pydicom on the controller, and %s; install pydicom "
+            "there, or give the UID: UIDs work without pydicom%s" % (option, text, what, missing, close))
 
 
 def lookup_uid(uid):
@@ -138,6 +165,9 @@ def resolve_uid(value, kind=None, option="value"):
         if len(matches) > 1:
             raise RequestError("%s: %r is ambiguous: it may mean %s" % (option, text, ", ".join(sorted(matches))))
         if not matches:
+            missing = pydicom_missing()
+            if missing:
+                raise RequestError(_unknown_without_pydicom(option, text, kind, missing))
             raise RequestError("%s: %r is neither a UID nor a known %s%s" % (option, text, "DICOM keyword or name", _suggest(text, kind)))
         uid = matches.pop()
     entry = entries.get(uid)

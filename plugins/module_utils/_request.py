@@ -299,10 +299,7 @@ def _tls_settings(checked, prefix, tls_cache):
             tls_cache[key] = cached
     if isinstance(cached, _tls_errors.TLSOptionError):
         raise RequestError("%s%s" % (prefix, cached))
-    sni = values["sni"]
-    if sni is not None and (not sni or any(char.isspace() for char in sni) or len(sni) > 253):
-        raise RequestError("%ssni %r is not a host name" % (prefix, sni))
-    return _tls_context.TLSRequest(cached, sni)
+    return _tls_context.TLSRequest(cached, values["sni"])
 
 
 @functools.lru_cache(maxsize=None)
@@ -312,14 +309,26 @@ def echoscu_contexts(propose_ts, propose_pc):
     return ((VERIFICATION_SOP_CLASS, tuple(proposed_transfer_syntaxes(propose_ts))),) * propose_pc
 
 
-def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, query_model=None):
-    """Validate one endpoint's option values (names or aliases) into an EchoRequest.
+def option_name(key):
+    """The option a name stands for: the name itself, or the option it is an alias of."""
+    return _ALIASES.get(key, key)
 
-    ``prefix`` names where the values came from in messages (``endpoints[3].``). ``contexts``
-    replaces the propose_ts/propose_pc layout with explicit (abstract syntax, [transfer syntaxes])
-    pairs; ``echo=False`` makes the probe association-only (negotiate, then release).
-    ``tls_cache`` (a dict) shares one TLS context among requests with the same TLS options.
-    ``query_model`` (study, worklist) makes it a C-FIND probe of that model instead of an echo.
+
+def check_value(name, value, label=None):
+    """One option's value (OPTIONS or FIND_OPTIONS) coerced and range-checked as build_request does; the message
+    names ``label`` (default: the option's name)."""
+    spec = OPTIONS.get(name) or FIND_OPTIONS[name]
+    return _coerce(label or name, spec, value)
+
+
+def check_endpoint(values, prefix=""):
+    """Validate one endpoint's option values (names or aliases) by the rules of build_request, without building anything.
+
+    Returns the values by option name (every endpoint option, defaults filled in, ``name`` checked). Nothing is read
+    from files and no library is imported, so it runs anywhere: build_request starts with it, and the dicom_audit role
+    checks the host variables of every inventory endpoint with it on the controller before a probe host sees them
+    (with ``prefix`` ``dicom_``, messages name the host variables). What only the probe host can check (TLS files,
+    cryptography) is left to build_request.
     """
     canonical = {}
     for key, value in values.items():
@@ -338,9 +347,30 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, q
     checked["host"] = validate_host(prefix + "host", checked["host"])
     for name in ("calling_aet", "called_aet"):
         validate_ae_title(prefix + name, checked[name])
+    sni = checked["sni"]
+    if checked["tls"] and sni is not None and (not sni or any(char.isspace() for char in sni) or len(sni) > 253):
+        raise RequestError("%ssni %r is not a host name" % (prefix, sni))
+    name = canonical.get("name")
+    if name is not None and not isinstance(name, str):
+        raise RequestError("%sname must be a string, got %r" % (prefix, name))
+    checked["name"] = str(name) if name else None
+    return checked
+
+
+def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, query_model=None):
+    """Validate one endpoint's option values (names or aliases) into an EchoRequest.
+
+    ``prefix`` names where the values came from in messages (``endpoints[3].``). ``contexts``
+    replaces the propose_ts/propose_pc layout with explicit (abstract syntax, [transfer syntaxes])
+    pairs; ``echo=False`` makes the probe association-only (negotiate, then release).
+    ``tls_cache`` (a dict) shares one TLS context among requests with the same TLS options.
+    ``query_model`` (study, worklist) makes it a C-FIND probe of that model instead of an echo.
+    """
+    checked = check_endpoint(values, prefix)
+    name = checked.pop("name")
     query = None
     if query_model is not None:
-        query, contexts = find_query(_coerce(prefix + "query_model", FIND_OPTIONS["query_model"], query_model))
+        query, contexts = find_query(check_value("query_model", query_model, prefix + "query_model"))
         echo = False
     if contexts is None:
         contexts = echoscu_contexts(checked["propose_ts"], checked["propose_pc"])
@@ -349,10 +379,7 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, q
     del checked["propose_ts"], checked["propose_pc"]
     tls = _tls_settings(checked, prefix, tls_cache)
     request = EchoRequest(contexts=contexts, echo=echo, tls=tls, query=query, **checked)
-    name = canonical.get("name")
-    if name is not None and not isinstance(name, str):
-        raise RequestError("%sname must be a string, got %r" % (prefix, name))
-    request.name = str(name) if name else request.endpoint_label()
+    request.name = name or request.endpoint_label()
     return request
 
 

@@ -59,7 +59,10 @@ options:
       - The endpoints, in report order. Each needs the C(name) its result carries in O(results) (for O(kind=pacs_verify)
         C(AET@host:port) when no C(name) is given, as C(dicom.network.dicom_echo) names it).
       - For O(kind=pacs_verify) the entries are those of the role variable C(pacs_verify_endpoints), with their expectations.
-        For O(kind=dicom_audit) an entry may carry C(probe_from), the host the endpoint was probed from.
+        For O(kind=dicom_audit) an entry may carry C(probe_from), the host the endpoint was probed from, and what the
+        C(dicom.network.audit_endpoints) filter found in its host variables - C(invalid), the message why it was not
+        probed (its outcome is then C(invalid_endpoint)), and C(unknown_variables), the C(dicom_*) variables the role
+        does not read. Either fails the endpoint's C(host_variables) check and is also printed as a warning.
     type: list
     elements: dict
     required: true

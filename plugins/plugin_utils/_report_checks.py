@@ -94,17 +94,25 @@ FINDINGS = {
 _UNREACHED = ("dns_error", "connection_refused", "connect_timeout", "acse_timeout", "invalid_input", "internal_error")
 
 
+def check_names(checks, label="checks"):
+    """A list of check names, validated (the message names ``label``), without repetitions."""
+    if isinstance(checks, str) or not isinstance(checks, (list, tuple)):
+        raise ReportError("%s must be a list of check names, got %r" % (label, checks))
+    unknown = [name for name in checks if name not in CHECKS]
+    if unknown:
+        raise ReportError("%s: unknown check %s (known: %s)" % (label, ", ".join(map(repr, unknown)), ", ".join(CHECKS)))
+    return list(dict.fromkeys(checks))
+
+
 def endpoint_checks(entry, defaults):
     """The checks one endpoint asks for: its own ``checks`` list, else ``defaults``; names validated."""
     checks = entry.get("checks")
     if checks is None:
         checks = defaults or []
-    if isinstance(checks, str) or not isinstance(checks, (list, tuple)):
-        raise ReportError("endpoint %s: checks must be a list of check names, got %r" % (entry.get("name"), checks))
-    unknown = [name for name in checks if name not in CHECKS]
-    if unknown:
-        raise ReportError("endpoint %s: unknown check %s (known: %s)" % (entry.get("name"), ", ".join(map(repr, unknown)), ", ".join(CHECKS)))
-    return list(dict.fromkeys(checks))
+    try:
+        return check_names(checks)
+    except ReportError as exc:
+        raise ReportError("endpoint %s: %s" % (entry.get("name"), exc)) from None
 
 
 def _probe_base(entry):

@@ -2,16 +2,30 @@
 # Copyright: dicom.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Role input -> dicom_echo endpoints: the helpers behind the echo_endpoints, echo_retryable and
-inventory_endpoints filters (plugins/filter/endpoints.py). Private to this collection; no Ansible imports."""
+"""Role input -> dicom_echo endpoints: the helpers behind the echo_endpoints, echo_retryable, inventory_endpoints and
+audit_endpoints filters (plugins/filter/endpoints.py). Private to this collection; no Ansible imports."""
 
 from __future__ import annotations
 
-from ansible_collections.dicom.network.plugins.module_utils._request import kind_of
+import difflib
+
+from ansible_collections.dicom.network.plugins.module_utils._negotiation import pydicom_missing
+from ansible_collections.dicom.network.plugins.module_utils._request import (
+    ENDPOINT_KEYS,
+    SECRET_KEYS,
+    RequestError,
+    check_endpoint,
+    check_value,
+    kind_of,
+    option_name,
+    validate_host,
+)
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES
+from ansible_collections.dicom.network.plugins.plugin_utils._report_checks import check_names
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import (
     CHECK_KEYS,
     EXPECTATION_KEYS,
+    INVENTORY_KEYS,
     ReportError,
     endpoint_name,
     expectation_limit,
@@ -43,7 +57,7 @@ def echo_endpoints(entries, defaults=None, propose_expected=False, keep_check_ke
         if not isinstance(entry, dict):
             raise ReportError("endpoint %d must be a dict, got %r" % (index, entry))
         probe = {key: value for key, value in (defaults or {}).items() if value is not None}
-        dropped = EXPECTATION_KEYS if keep_check_keys else EXPECTATION_KEYS + CHECK_KEYS
+        dropped = EXPECTATION_KEYS + INVENTORY_KEYS + (() if keep_check_keys else CHECK_KEYS)
         probe.update((key, value) for key, value in entry.items() if key not in dropped and value is not None)
         for key in ("max_rtt_ms", "min_cert_days"):
             expectation_limit(entry, key, "endpoint %d (%s)" % (index, endpoint_name(probe)))
@@ -53,9 +67,12 @@ def echo_endpoints(entries, defaults=None, propose_expected=False, keep_check_ke
                 raise ReportError("endpoint %d (%s): expect_transfer_syntaxes must be a list, got %r" % (index, endpoint_name(probe), expected))
             unknown = [value for value in expected if transfer_syntax_uid(value) is None]
             if unknown:
+                missing = pydicom_missing()
                 raise ReportError("endpoint %d (%s): unknown transfer syntax %s in expect_transfer_syntaxes (give UIDs, DICOM keywords "
-                                  "such as ExplicitVRLittleEndian, or names such as 'Explicit VR Little Endian')"
-                                  % (index, endpoint_name(probe), ", ".join(repr(value) for value in unknown)))
+                                  "such as ExplicitVRLittleEndian, or names such as 'Explicit VR Little Endian')%s"
+                                  % (index, endpoint_name(probe), ", ".join(repr(value) for value in unknown),
+                                     "; names beyond echoscu's %d transfer syntaxes need pydicom on the controller, and %s"
+                                     % (len(ECHOSCU_TRANSFER_SYNTAXES), missing) if missing else ""))
         if propose_expected and expected and "propose_ts" not in entry:
             positions = [_ECHOSCU_ORDER[uid] for uid in map(transfer_syntax_uid, expected) if uid in _ECHOSCU_ORDER]
             if positions:
@@ -91,7 +108,7 @@ def inventory_endpoints(hostvars, hosts, option_names, defaults=None, prefix="di
     groups = {}
     for host in hosts or []:
         hv = hostvars[host]
-        endpoint = dict(defaults or {})
+        endpoint = _canonical(defaults)
         # Only the variables that are there are read (and templated): a lookup of each possible
         # option name costs more than one pass over the host's variable names.
         for key in [key for key in hv if key in wanted]:
@@ -103,3 +120,108 @@ def inventory_endpoints(hostvars, hosts, option_names, defaults=None, prefix="di
         probe = hv.get(prefix + "probe_from") or probe_default
         groups.setdefault(probe, []).append(endpoint)
     return groups
+
+
+# Host variables dicom_<name> the dicom_audit role reads besides the endpoint options: the peer, the probe host,
+# and the check settings (CHECK_VARIABLES, as the check plan reads them).
+CHECK_VARIABLES = ("checks", "query_model", "plain_port")
+AUDIT_VARIABLES = ("host", "probe_from") + CHECK_VARIABLES
+# dicom_* variables an endpoint host may hold that are not its settings: the audit role's own variables
+# (dicom_audit_*, set for a group or all, and its dicom_audit_report fact) and the facts of dicom_echo.
+_NOT_SETTINGS_PREFIX = "audit_"
+_NOT_SETTINGS = ("echo", "find")
+
+
+def _canonical(options):
+    """Options by option name: an alias (timeout) becomes the option (connection_timeout), so a host variable can
+    override a default given under an alias instead of giving the option twice."""
+    return {option_name(key): value for key, value in (options or {}).items()}
+
+
+def _unknown_variable(key, prefix, known):
+    """{variable, suggestion, note} of a dicom_* host variable the role does not read."""
+    rest = key[len(prefix):] if key.lower().startswith(prefix) else key
+    entry = {"variable": key, "suggestion": None, "note": None}
+    if key.lower() in known:
+        entry.update(suggestion=key.lower(), note="host variable names are lower case")
+    elif option_name(rest) != rest and prefix + option_name(rest) in known:
+        entry.update(suggestion=prefix + option_name(rest),
+                     note="%s is an alias of the dicom_echo option %s; host variables use the option names" % (rest, option_name(rest)))
+    elif rest == "name":
+        entry["note"] = "the endpoint's name is its inventory host name"
+    else:
+        close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.75)
+        entry["suggestion"] = close[0] if close else None
+    return entry
+
+
+def audit_endpoints(hostvars, hosts, defaults=None, probe_default="localhost", prefix="dicom_"):
+    """Inventory hosts -> the dicom_audit role's endpoints, every one validated before anything is probed.
+
+    Returns ``batches``, {probe host: [endpoint dicts]} as inventory_endpoints() gives them with the check settings,
+    of the endpoints whose host variables are valid, and ``invalid``, the others: [endpoint dict with ``probe_from``
+    and ``invalid``, the message that names the host variable], never probed. Each endpoint may carry
+    ``unknown_variables``: the dicom_* variables of its host that the role does not read, [{variable, suggestion
+    (the close known name, or null), note}]. The values are checked by _request.check_endpoint() (what dicom_echo checks
+    before it probes, without reading the TLS files: those are on the probe host), so no endpoint can make the probe
+    batch fail as a whole. The secrets (SECRET_KEYS) are read for the check and left out of what is returned (it is
+    stored as a fact); inventory_endpoints() gives them to dicom_echo.
+
+    ``defaults`` (options for endpoints that do not set them) are checked first: a bad default is the caller's error
+    (ReportError), not an endpoint's.
+    """
+    defaults = _canonical(defaults)
+    unknown_defaults = sorted(key for key in defaults if key not in ENDPOINT_KEYS or key == "name")
+    if unknown_defaults:
+        raise ReportError("defaults: %s is not an endpoint option of dicom_echo" % ", ".join(unknown_defaults))
+    try:
+        check_endpoint(dict(defaults, host="localhost"))
+    except RequestError as exc:
+        raise ReportError("defaults: %s" % exc) from None
+    options = sorted(ENDPOINT_KEYS - {"name", "host"})
+    wanted = {prefix + name: name for name in options + list(CHECK_VARIABLES)}
+    known = set(wanted) | {prefix + name for name in AUDIT_VARIABLES}
+    batches, invalid = {}, []
+    for host in hosts or []:
+        hv = hostvars[host]
+        endpoint = dict(defaults)
+        unknown = []
+        # Only the variables that are there are read (and templated), as in inventory_endpoints(); an unknown one is
+        # not templated at all.
+        for key in [key for key in hv if key.lower().startswith(prefix)]:
+            if key in wanted:
+                value = hv[key]
+                if value is not None:
+                    endpoint[wanted[key]] = value
+            elif key not in known and not key[len(prefix):].startswith(_NOT_SETTINGS_PREFIX) and key[len(prefix):] not in _NOT_SETTINGS:
+                unknown.append(_unknown_variable(key, prefix, known))
+        for source in (prefix + "host", "ansible_host"):
+            if hv.get(source):
+                endpoint["host"], host_label = hv[source], source
+                break
+        else:
+            endpoint["host"], host_label = host, "the inventory name"
+        endpoint["name"] = host
+        probe = hv.get(prefix + "probe_from") or probe_default
+        problem = None
+        try:
+            if not isinstance(probe, str):
+                raise RequestError("%sprobe_from must be the name of an inventory host, got %s" % (prefix, kind_of(probe)))
+            if isinstance(endpoint["host"], str):
+                validate_host(host_label, endpoint["host"])
+            check_endpoint({key: value for key, value in endpoint.items() if key not in CHECK_VARIABLES}, prefix=prefix)
+            if endpoint.get("checks") is not None:
+                check_names(endpoint["checks"], prefix + "checks")
+            for name, option in (("query_model", "query_model"), ("plain_port", "port")):
+                check_value(option, endpoint.get(name), prefix + name)
+        except (RequestError, ReportError) as exc:
+            problem = str(exc)
+        public = {key: value for key, value in endpoint.items() if key not in SECRET_KEYS}
+        if unknown:
+            public["unknown_variables"] = unknown
+        if problem is None:
+            batches.setdefault(probe, []).append(public)
+        else:
+            public.update(probe_from=probe if isinstance(probe, str) else None, invalid=problem)
+            invalid.append(public)
+    return {"batches": batches, "invalid": invalid}

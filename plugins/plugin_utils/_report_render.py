@@ -203,18 +203,15 @@ _STATUS_WORD = {"regression": "REGRESSION", "failed": "FAILED", "changed": "chan
 def render_markdown(report):
     summary = report["summary"]
     lines = ["# %s" % _md(report["title"]), "",
-             "**%s** - %d endpoints: %d passed, %d failed; %d checks, %d failed. Generated %s."
-             % (report["verdict"].upper(), summary["endpoints"], summary["passed"], summary["failed"], summary["checks"],
-                summary["checks_failed"], report["generated_at"])]
+             "**%s** - %s: %d passed, %d failed; %s, %d failed. Generated %s."
+             % (report["verdict"].upper(), counted(summary["endpoints"], "endpoint"), summary["passed"], summary["failed"],
+                counted(summary["checks"], "check"), summary["checks_failed"], report["generated_at"])]
     found = summary.get("findings") or {}
     if found.get("total"):
         lines.append("Findings: %d (%s) on %d endpoints." % (found["total"], ", ".join(
             "%d %s" % (count, severity) for severity, count in found["by_severity"].items() if count), found["endpoints"]))
     if report.get("baseline"):
-        lines.append("Compared with the baseline of %s: %d regressions, %d recoveries, %d other changes, %d removed."
-                     % (report["baseline"].get("generated_at"), summary["regressions"], summary["recoveries"],
-                        sum(count for kind, count in summary["changes"].items() if kind not in ("regression", "recovery")),
-                        summary["removed"]))
+        lines.append("Compared with the baseline of %s: %s." % (report["baseline"].get("generated_at"), baseline_counts(report)))
     lines += ["", "| Status | Endpoint | Target | Outcome | RTT ms | Accepted transfer syntaxes | Certificate | Notes |",
               "|---|---|---|---|---:|---|---|---|"]
     for row in _ordered(report["endpoints"]):
@@ -241,14 +238,38 @@ def render_markdown(report):
     return "\n".join(lines) + "\n"
 
 
-def render_table(report, max_rows=None):
-    """The plain-text summary the roles print: a header line and one line per endpoint (problems first)."""
+def counted(number, word, plural=None):
+    """``1 endpoint``, ``3 endpoints``: a count with its noun in the right number."""
+    return "%d %s" % (number, word if number == 1 else plural or word + "s")
+
+
+# Change types that are no change of an endpoint that is still there with the same verdict (counted on their own).
+_NOT_CHANGED = ("new", "regression", "recovery")
+
+
+def baseline_counts(report):
+    """What changed against the baseline, in words, or None without one: regressions, recoveries, endpoints added
+    (not in the baseline), removed (only in the baseline) and otherwise changed (outcome, transfer syntaxes,
+    certificate, latency, implementation)."""
+    if not report.get("baseline"):
+        return None
     summary = report["summary"]
-    head = "%s: %s - %d endpoints, %d passed, %d failed; %d/%d checks failed" % (
-        report["title"], report["verdict"].upper(), summary["endpoints"], summary["passed"], summary["failed"],
+    changed = sum(1 for row in report["endpoints"] if any(change["type"] not in _NOT_CHANGED for change in row["changes"]))
+    return "%s, %s, %d added, %d removed, %d changed" % (
+        counted(summary["regressions"], "regression"), counted(summary["recoveries"], "recovery", "recoveries"),
+        summary["changes"].get("new", 0), summary["removed"], changed)
+
+
+def render_table(report, max_rows=None):
+    """The plain-text summary the roles print: a header line, one line per endpoint (problems first), and the
+    endpoints of the baseline that are gone."""
+    summary = report["summary"]
+    head = "%s: %s - %s, %d passed, %d failed; %d/%d checks failed" % (
+        report["title"], report["verdict"].upper(), counted(summary["endpoints"], "endpoint"), summary["passed"], summary["failed"],
         summary["checks_failed"], summary["checks"])
-    if report.get("baseline"):
-        head += "; %d regressions, %d recoveries" % (summary["regressions"], summary["recoveries"])
+    against = baseline_counts(report)
+    if against:
+        head += "; against the baseline: " + against
     rows = _ordered(report["endpoints"])
     shown = rows
     if max_rows is not None and len(rows) > max_rows:
@@ -263,5 +284,11 @@ def render_table(report, max_rows=None):
     for line in table:
         lines.append("  ".join(str(cell).ljust(widths[col]) if col < 5 else str(cell) for col, cell in enumerate(line)).rstrip())
     if len(shown) < len(rows):
-        lines.append("... %d more endpoints (%d shown: the problems first); see the reports" % (len(rows) - len(shown), len(shown)))
+        hidden = len(rows) - len(shown)
+        lines.append("... %d more endpoint%s (%d shown: the problems first); see the reports" % (hidden, "" if hidden == 1 else "s", len(shown)))
+    removed = report.get("removed_endpoints") or []
+    if removed:
+        names = ", ".join("%s (was %s)" % (entry["name"], entry.get("outcome")) for entry in removed[:20])
+        lines.append("Removed since the baseline (in the baseline, not in this run): %s%s"
+                     % (names, ", ... %d more in the reports" % (len(removed) - 20) if len(removed) > 20 else ""))
     return lines

@@ -38,6 +38,12 @@ EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "csv": ".csv", "markdown":
 EXPECTATION_KEYS = ("expect_transfer_syntaxes", "expect_rejected", "max_rtt_ms", "min_cert_days")
 CHECK_KEYS = ("checks", "query_model", "plain_port", "expect_implementation_class_uid", "expect_implementation_version_name")
 SEVERITIES = ("high", "medium", "low", "info")
+# Keys a dicom_audit endpoint carries about its host variables (the audit_endpoints filter), read by the report only:
+# ``invalid`` (why its values cannot be probed with; it was not probed) and ``unknown_variables`` (dicom_* variables
+# the role does not read: [{variable, suggestion, note}]).
+INVENTORY_KEYS = ("invalid", "unknown_variables")
+# Outcomes of report rows that are no dicom_echo outcome: no result came back; the host variables are invalid.
+REPORT_OUTCOMES = ("not_probed", "invalid_endpoint")
 
 _NOT_DISCOVERED = object()
 
@@ -325,11 +331,45 @@ def build_verify_report(endpoints, results, discovered=None, attempts=None, run=
     return _document("pacs_verify", rows, run, title or "PACS verification")
 
 
+def unknown_variable_text(entry):
+    """One unknown host variable ({variable, suggestion, note}) in words."""
+    hints = []
+    if entry.get("suggestion"):
+        hints.append("did you mean %s?" % entry["suggestion"])
+    if entry.get("note"):
+        hints.append(entry["note"])
+    return "unknown host variable %s%s" % (entry.get("variable"), " (%s)" % " ".join(hints) if hints else "")
+
+
+def host_variable_problems(spec):
+    """What an audit endpoint's host variables are wrong in, one text each: the invalid value, then each unknown variable."""
+    problems = [spec["invalid"]] if spec.get("invalid") else []
+    return problems + [unknown_variable_text(entry) for entry in spec.get("unknown_variables") or []]
+
+
+def host_variables_check(spec):
+    """The ``host_variables`` check of a dicom_audit endpoint whose host variables have a problem, else None.
+
+    An unknown variable fails it too: the endpoint was probed without what the variable was meant to say (a misspelled
+    dicom_called_aet probes ANY-SCP), so its other checks do not verify what the inventory says.
+    """
+    problems = host_variable_problems(spec)
+    if not problems:
+        return None
+    consequence = "the endpoint was not probed" if spec.get("invalid") else "the endpoint was probed without %s" % (
+        "it" if len(problems) == 1 else "them")
+    return _check("host_variables", False, "inventory host %s: %s; %s" % (spec.get("name"), "; ".join(problems), consequence),
+                  "known dicom_* host variables with valid values",
+                  {"invalid": spec.get("invalid"), "unknown": [entry.get("variable") for entry in spec.get("unknown_variables") or []]})
+
+
 def build_audit_report(endpoints, results, min_cert_days=None, run=None, title=None):
     """The dicom_audit report: reachability (and certificate lifetime) of every inventory endpoint.
 
-    ``endpoints``: dicts with ``name`` (and ``probe_from``); ``results``: dicom_echo results with ``name`` (and
-    ``probe_from``). Without either, the one host of ``run["probe_hosts"]`` is the probe host.
+    ``endpoints``: dicts with ``name`` (and ``probe_from``, and INVENTORY_KEYS); ``results``: dicom_echo results with
+    ``name`` (and ``probe_from``). Without either, the one host of ``run["probe_hosts"]`` is the probe host. An
+    endpoint with ``invalid`` was not probed: its outcome is ``invalid_endpoint``, and its one check, ``host_variables``,
+    fails with the message; ``unknown_variables`` fail that check too, beside the probe's checks.
     """
     by_name = _by_name(results)
     probe_hosts = (run or {}).get("probe_hosts") or []
@@ -337,12 +377,19 @@ def build_audit_report(endpoints, results, min_cert_days=None, run=None, title=N
     rows = []
     for spec in endpoints or []:
         name = spec["name"]
-        result = by_name.get(name)
+        result = None if spec.get("invalid") else by_name.get(name)
         row = _base_row(name, result)
         row["probe_from"] = spec.get("probe_from") or (result or {}).get("probe_from") or only_probe
         if result is None:
             row["endpoint"].update({key: spec.get(key) for key in ("host", "port", "calling_aet", "called_aet")})
-        row["checks"] = [_reachable_check(row)]
+        variables = host_variables_check(spec)
+        if spec.get("invalid"):
+            row.update(outcome="invalid_endpoint", reason=spec["invalid"],
+                       msg="inventory host %s: %s; not probed" % (name, spec["invalid"]))
+            row["checks"] = [variables]
+            rows.append(_finish_row(row))
+            continue
+        row["checks"] = [_reachable_check(row)] + ([variables] if variables else [])
         uses_tls = row["tls"] is not None or bool(spec.get("tls"))
         if _num(min_cert_days) is not None and uses_tls:
             row["checks"].append(_cert_check(row, min_cert_days))

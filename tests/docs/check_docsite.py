@@ -9,7 +9,8 @@ Makefile). Checked, each against its source of truth:
 
 * echoscu_migration.rst names every option of _request.OPTIONS and every echoscu option that the
   module's and the doc fragments' documentation mention (C(-aet), C(+cf), ...);
-* troubleshooting.rst has a section for every outcome the module documents;
+* troubleshooting.rst has a section for every outcome the module documents, and explains the outcomes only
+  the reports give (_reports.REPORT_OUTCOMES), which docs/reports.md lists too;
 * audit.rst names every variable of the dicom_audit role's argument spec and a dicom_<option> host
   variable for every endpoint option.
 
@@ -90,6 +91,14 @@ def main(root):
             problems.append("troubleshooting.rst: no section for outcome %s" % outcome)
     if not outcomes:
         problems.append("dicom_echo RETURN: no outcome values found to check against")
+    # The outcomes only the reports give (not_probed, invalid_endpoint): explained there and in docs/reports.md.
+    reports = importlib.import_module("ansible_collections.dicom.network.plugins.plugin_utils._reports")
+    reports_md = read("docs", "reports.md")
+    for outcome in reports.REPORT_OUTCOMES:
+        if outcome not in literals(troubleshooting):
+            problems.append("troubleshooting.rst: report outcome %s is not explained" % outcome)
+        if '"%s"' % outcome not in reports_md:
+            problems.append("docs/reports.md: report outcome %s is not in the schema" % outcome)
 
     # The audit guide: role variables and host variables.
     audit = read("docs", "docsite", "rst", "audit.rst")
@@ -111,8 +120,9 @@ def main(root):
         print(problem)
     if problems:
         return 1
-    print("check_docsite: %d module options, %d echoscu options, %d outcomes, %d role variables covered"
-          % (len(request.OPTIONS), len(echoscu_options), len(outcomes), len(spec["argument_specs"]["main"]["options"])))
+    print("check_docsite: %d module options, %d echoscu options, %d outcomes (+%d of the reports), %d role variables covered"
+          % (len(request.OPTIONS), len(echoscu_options), len(outcomes), len(reports.REPORT_OUTCOMES),
+             len(spec["argument_specs"]["main"]["options"])))
     return 0
 
 

@@ -158,7 +158,7 @@ for doc in "module dicom.network.dicom_echo" "module dicom.network.dicom_find" "
         "lookup dicom.network.transfer_syntaxes" \
         "filter dicom.network.ts_name" "filter dicom.network.ts_uid" "filter dicom.network.echo_endpoints" \
         "filter dicom.network.echo_retryable" "filter dicom.network.inventory_endpoints" "filter dicom.network.check_plan" \
-        "filter dicom.network.with_secrets" \
+        "filter dicom.network.with_secrets" "filter dicom.network.audit_endpoints" \
         "role dicom.network.pacs_verify" "role dicom.network.dicom_audit"; do
     read -r kind name <<<"$doc"
     if ! "$BIN/ansible-doc" -t "$kind" "$name" >"$WORK/doc.txt" 2>"$WORK/doc.err"; then

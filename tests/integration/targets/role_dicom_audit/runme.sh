@@ -101,4 +101,47 @@ if [ "$rc" -eq 0 ] || ! echo "$out" | grep -q "The inventory group no_such_group
     echo "$out"
     exit 1
 fi
+echo "== 5. host variables: a misspelled name and invalid values are reported, the rest of the audit still runs"
+"$PEER_PY" inventory.py "$WORK/inventory3.json" "$WORK/ports.json" 3
+ansible-playbook -i "$WORK/inventory3.json" audit.yml "${COMMON[@]}" -e dicom_audit_report_basename=run5 "$@" 2>&1 | tee "$WORK/run5.log"
+for text in "inventory host typo: unknown host variable dicom_calledaet (did you mean dicom_called_aet?); the endpoint was probed without it" \
+            "inventory host bad-protocol: dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'; the endpoint was not probed" \
+            "inventory host bad-port: dicom_port must be an integer, got 'abc'; the endpoint was not probed"; do
+    # once as a warning, once in the printed summary
+    grep -qF "[WARNING]: $text" "$WORK/run5.log" || { echo "no warning: $text"; exit 1; }
+    grep -F -- "$text" "$WORK/run5.log" | grep -qv WARNING || { echo "not in the summary: $text"; exit 1; }
+done
+grep -q "DICOM connectivity audit: FAILED - 5 endpoints, 2 passed, 3 failed" "$WORK/run5.log" || { echo "summary line"; exit 1; }
+if grep -q "endpoints\[" "$WORK/run5.log"; then echo "a message names a list position instead of the inventory host"; exit 1; fi
+cat >"$WORK/expect5.json" <<'JSON'
+{"summary": {"endpoints": 5, "passed": 2, "failed": 3, "outcomes.invalid_endpoint": 2, "outcomes.success": 3},
+ "status": {"good-bulk": "passed", "good-qrscp": "passed", "typo": "failed", "bad-protocol": "failed", "bad-port": "failed"},
+ "outcome": {"typo": "success", "bad-protocol": "invalid_endpoint", "bad-port": "invalid_endpoint"},
+ "attempts": {"bad-protocol": 0, "bad-port": 0},
+ "checks": {"good-bulk": {"reachable": true}, "good-qrscp": {"reachable": true, "called_aet_enforced": true},
+            "typo": {"reachable": true, "host_variables": false},
+            "bad-protocol": {"host_variables": false}, "bad-port": {"host_variables": false}},
+ "messages": {"typo": {"host_variables": "unknown host variable dicom_calledaet (did you mean dicom_called_aet?)"},
+              "bad-protocol": {"host_variables": "inventory host bad-protocol: dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'"},
+              "bad-port": {"host_variables": "inventory host bad-port: dicom_port must be an integer, got 'abc'"}}}
+JSON
+"${CHECK[@]}" "$WORK/reports" run5 "$WORK/expect5.json"
+"$PEER_PY" - "$WORK/reports" <<'PY'
+import json, os, sys
+report = json.load(open(os.path.join(sys.argv[1], "run5.json")))
+rows = {row["name"]: row for row in report["endpoints"]}
+assert report["verdict"] == "failed", report["verdict"]
+# only the valid endpoints were probed, with their checks; the typo one as ANY-SCP, which is why it must fail
+assert sorted(report["run"]["probe_hosts"]) == ["probe_a", "probe_b"], report["run"]
+assert rows["typo"]["endpoint"]["called_aet"] == "ANY-SCP" and rows["typo"]["probe"] is not None
+assert [c["name"] for c in rows["good-qrscp"]["checks"]] == ["reachable", "called_aet_enforced"], rows["good-qrscp"]["checks"]
+for name in ("bad-protocol", "bad-port"):
+    assert rows[name]["probe"] is None and [c["name"] for c in rows[name]["checks"]] == ["host_variables"], rows[name]
+assert rows["bad-protocol"]["probe_from"] == "probe_b" and rows["bad-port"]["probe_from"] == "localhost"
+for suffix in (".md", ".html", ".csv", ".junit.xml"):
+    text = open(os.path.join(sys.argv[1], "run5" + suffix), encoding="utf-8").read()
+    for needle in ("dicom_calledaet", "dicom_called_aet", "dicom_ip_protocol", "invalid_endpoint"):
+        assert needle in text, (suffix, needle)
+PY
+
 echo "role_dicom_audit: all scenarios passed"

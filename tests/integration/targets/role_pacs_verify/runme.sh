@@ -133,7 +133,7 @@ for bad in '{"pacs_verify_endpoints": [{"host": "127.0.0.1", "expect_transfer_sy
            '{"pacs_verify_endpoints": [{"name": "a", "host": "h1"}, {"name": "a", "host": "h2"}]}' \
            '{"pacs_verify_endpoints": [{"host": "127.0.0.1", "called_aet": "WAY-TOO-LONG-AE-TITLE"}]}' \
            '{"pacs_verify_endpoints": [{"host": "127.0.0.1", "no_such_option": 1}]}'; do
-    refused "$bad" "unknown transfer syntax 'NoSuchSyntax'|unique name|called_aet|no_such_option"
+    refused "$bad" "unknown transfer syntax 'NoSuchSyntax'|more than one endpoint the name a;|called_aet|no_such_option"
 done
 # from a YAML file, where Ansible hands over its own string class
 cat >"$WORK/bad-limit.yml" <<'YAML'

@@ -9,10 +9,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dicom.network.plugins.filter import endpoints
+from ansible_collections.dicom.network.plugins.module_utils._request import RequestError, build_requests
 
 
 def test_filters_are_registered():
-    assert set(endpoints.FilterModule().filters()) == {"check_plan", "echo_endpoints", "echo_retryable", "inventory_endpoints", "with_secrets"}
+    assert set(endpoints.FilterModule().filters()) == {"audit_endpoints", "check_plan", "echo_endpoints", "echo_retryable", "inventory_endpoints",
+                                                       "with_secrets"}
 
 
 def test_check_plan_names_every_probe_and_refuses_bad_input():
@@ -21,7 +23,7 @@ def test_check_plan_names_every_probe_and_refuses_bad_input():
     assert plan["jobs"] == [{"probe_from": None, "kind": "query", "module": "dicom_find", "endpoints": [
         {"connection_timeout": 5, "host": "h", "called_aet": "A", "query_model": "worklist", "name": "A@h:104~query~worklist"}],
         "owners": ["A@h:104"], "tls_owners": []}]
-    with pytest.raises(AnsibleFilterError, match="check_plan: endpoint A@h:104: unknown check 'nope'"):
+    with pytest.raises(AnsibleFilterError, match="check_plan: endpoint A@h:104: checks: unknown check 'nope'"):
         endpoints.check_plan([{"host": "h", "called_aet": "A", "checks": ["nope"]}])
     with pytest.raises(AnsibleFilterError, match="tls_versions must be a list"):
         endpoints.check_plan([{"host": "h"}], tls_versions="TLSv1.2")
@@ -84,3 +86,95 @@ def test_inventory_endpoints_can_leave_the_passwords_out():
     assert public == {"probe": [{"calling_aet": "AUDIT", "tls": True, "private_key": "/k.pem", "host": "10.0.0.5", "name": "pacs"}],
                       "localhost": [{"calling_aet": "AUDIT", "tls": True, "host": "ris", "name": "ris"}]}
     assert defaults["private_key_password"] == "default-secret"  # the caller's dict is left as it was
+
+
+# ---- audit_endpoints: the dicom_audit role's endpoints, checked before anything is probed ------------------------
+
+AUDIT_HOSTVARS = {
+    "good": {"ansible_host": "10.0.0.1", "dicom_called_aet": "STORESCP", "dicom_checks": ["query"], "dicom_query_model": "worklist",
+             "dicom_plain_port": 104, "dicom_probe_from": "gw", "dicom_tls": True, "dicom_ca_files": ["/not/on/the/controller.pem"],
+             "dicom_private_key_password": "s3cret", "dicom_host": "pacs.example.org",
+             # not the endpoint's settings: the role's own variables (set for a group) and the modules' facts
+             "dicom_audit_group": "dicom_endpoints", "dicom_audit_report": {"verdict": "passed"}, "dicom_echo": {}, "dicom_find": {},
+             "unrelated": 1},
+    "typo": {"ansible_host": "10.0.0.2", "dicom_calledaet": "STORESCP", "dicom_call": "X", "dicom_name": "n", "DICOM_PORT": 11112,
+             "dicom_colour": "blue"},
+    "proto": {"ansible_host": "10.0.0.3", "dicom_ip_protocol": "ip4", "dicom_private_key_password": "s3cret"},
+    "port": {"dicom_port": "abc", "dicom_probe_from": "gw"},
+    "aet": {"dicom_called_aet": "ARCHIVE-WITH-A-LONG-TITLE"},
+    "host": {"ansible_host": "pacs 9"},
+    "checks": {"dicom_checks": ["ping"]},
+    "model": {"dicom_query_model": "patient"},
+    "plain": {"dicom_plain_port": 0},
+    "both": {"dicom_port": 70000, "dicom_calledaet": "X"},
+}
+
+
+def test_audit_endpoints_batches_the_valid_and_lists_the_invalid_with_host_variable_names():
+    audit = endpoints.audit_endpoints(AUDIT_HOSTVARS, list(AUDIT_HOSTVARS), {"calling_aet": "AUDIT", "timeout": 3}, probe_from="probe")
+    assert audit["batches"] == {
+        "gw": [{"calling_aet": "AUDIT", "connection_timeout": 3, "called_aet": "STORESCP", "checks": ["query"], "query_model": "worklist",
+                "plain_port": 104, "tls": True, "ca_files": ["/not/on/the/controller.pem"], "host": "pacs.example.org", "name": "good"}],
+        "probe": [{"calling_aet": "AUDIT", "connection_timeout": 3, "host": "10.0.0.2", "name": "typo", "unknown_variables": [
+            {"variable": "dicom_calledaet", "suggestion": "dicom_called_aet", "note": None},
+            {"variable": "dicom_call", "suggestion": "dicom_called_aet",
+             "note": "call is an alias of the dicom_echo option called_aet; host variables use the option names"},
+            {"variable": "dicom_name", "suggestion": None, "note": "the endpoint's name is its inventory host name"},
+            {"variable": "DICOM_PORT", "suggestion": "dicom_port", "note": "host variable names are lower case"},
+            {"variable": "dicom_colour", "suggestion": None, "note": None}]}],
+    }
+    invalid = {entry["name"]: entry for entry in audit["invalid"]}
+    assert list(invalid) == ["proto", "port", "aet", "host", "checks", "model", "plain", "both"]  # inventory order
+    assert {name: entry["invalid"] for name, entry in invalid.items()} == {
+        "proto": "dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'",
+        "port": "dicom_port must be an integer, got 'abc'",
+        "aet": "dicom_called_aet 'ARCHIVE-WITH-A-LONG-TITLE' is 25 characters long; a DICOM AE title has at most 16",
+        "host": "ansible_host 'pacs 9' is neither a valid host name nor an IP literal",
+        "checks": "dicom_checks: unknown check 'ping' (known: called_aet_enforced, calling_aet_enforced, default_aet, query, "
+                  "tls_versions, implementation)",
+        "model": "dicom_query_model must be one of study, worklist, got 'patient'",
+        "plain": "dicom_plain_port must be 1..65535, got 0",
+        "both": "dicom_port must be 1..65535, got 70000",
+    }
+    assert invalid["port"]["probe_from"] == "gw" and invalid["proto"]["probe_from"] == "probe"
+    assert invalid["proto"]["host"] == "10.0.0.3" and invalid["port"]["port"] == "abc"
+    assert invalid["both"]["unknown_variables"] == [{"variable": "dicom_calledaet", "suggestion": "dicom_called_aet", "note": None}]
+    assert "s3cret" not in repr(audit)  # read for the check, stored nowhere
+
+
+def test_audit_endpoints_checks_the_same_rules_as_dicom_echo():
+    """Whatever audit_endpoints lets through, dicom_echo's own validation accepts (TLS files aside, read on the probe host)."""
+    audit = endpoints.audit_endpoints(AUDIT_HOSTVARS, [name for name in AUDIT_HOSTVARS if name != "good"])
+    probes = endpoints.echo_endpoints([entry for batch in audit["batches"].values() for entry in batch])
+    assert [request.name for request in build_requests({"endpoints": probes})] == ["typo"]
+    for entry in audit["invalid"]:
+        values = {key: value for key, value in entry.items() if key not in ("probe_from", "invalid", "unknown_variables")
+                  and key not in ("checks", "query_model", "plain_port")}
+        if entry["name"] in ("checks", "model", "plain"):  # check settings: no dicom_echo options
+            continue
+        with pytest.raises(RequestError):
+            build_requests({"endpoints": [values]})
+
+
+def test_audit_endpoints_refuses_bad_defaults_and_bad_input():
+    with pytest.raises(AnsibleFilterError, match="audit_endpoints: defaults: calling_aet 'AAAAAAAAAAAAAAAAA' is 17 characters long"):
+        endpoints.audit_endpoints(AUDIT_HOSTVARS, ["good"], {"calling_aet": "A" * 17})
+    with pytest.raises(AnsibleFilterError, match="audit_endpoints: defaults: colour is not an endpoint option"):
+        endpoints.audit_endpoints(AUDIT_HOSTVARS, ["good"], {"colour": "blue"})
+    with pytest.raises(AnsibleFilterError, match="'nope' is not an inventory host"):
+        endpoints.audit_endpoints(AUDIT_HOSTVARS, ["nope"])
+    with pytest.raises(AnsibleFilterError, match="expects a list of inventory host names, got a string"):
+        endpoints.audit_endpoints(AUDIT_HOSTVARS, "good")
+
+
+def test_a_host_variable_overrides_a_default_given_under_an_alias():
+    hostvars = {"pacs": {"dicom_connection_timeout": 9}}
+    assert endpoints.inventory_endpoints(hostvars, ["pacs"], {"timeout": 3})["localhost"][0]["connection_timeout"] == 9
+    assert endpoints.audit_endpoints(hostvars, ["pacs"], {"timeout": 3})["batches"]["localhost"][0]["connection_timeout"] == 9
+
+
+def test_the_check_plan_and_the_probes_never_see_the_inventory_keys():
+    audit = endpoints.audit_endpoints(AUDIT_HOSTVARS, ["typo"])
+    plan = endpoints.check_plan(audit["batches"], ["called_aet_enforced"])
+    assert all("unknown_variables" not in probe for job in plan["jobs"] for probe in job["endpoints"])
+    assert "unknown_variables" not in endpoints.echo_endpoints(audit["batches"]["localhost"])[0]

@@ -20,7 +20,7 @@ pynetdicom = pytest.importorskip("pynetdicom")
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.loader import lookup_loader  # noqa: E402
 
-from ansible_collections.dicom.network.plugins.module_utils import _engine  # noqa: E402
+from ansible_collections.dicom.network.plugins.module_utils import _engine, _negotiation  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._request import OPTIONS  # noqa: E402
 from ansible_collections.dicom.network.plugins.module_utils._syntaxes import ECHOSCU_TRANSFER_SYNTAXES  # noqa: E402
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer  # noqa: E402
@@ -260,6 +260,35 @@ def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
         query("h", propose_ts=3)
     with pytest.raises(AnsibleLookupError, match="needs at least one peer"):
         query()
+
+
+def test_sop_class_keywords_without_pydicom_say_so_before_any_traffic(monkeypatch, closed_port):
+    reached = []
+
+    def no_network(*_args, **_kwargs):
+        reached.append(True)
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(_engine, "probe_async", no_network)
+    monkeypatch.setitem(sys.modules, "pydicom", None)
+    monkeypatch.setitem(sys.modules, "pydicom.uid", None)
+    monkeypatch.setattr(_negotiation, "_INDEX", None)
+    try:
+        with pytest.raises(AnsibleLookupError) as info:
+            query("127.0.0.1:%d" % closed_port, abstract_syntax="CTImageStorage")
+        assert "abstract_syntax: 'CTImageStorage' is not a name known without pydicom: resolving SOP class names and keywords needs " \
+               "pydicom on the controller, and this Python (%s) cannot import it" % sys.executable in str(info.value)
+        assert "UIDs work without pydicom" in str(info.value) and "neither a UID nor" not in str(info.value)
+        with pytest.raises(AnsibleLookupError, match=r"term 1 \(ANY-SCP@h:104\): abstract_syntax: 'MRImageStorage' is not a name known without"):
+            query({"host": "h", "abstract_syntax": "MRImageStorage"})
+        # what needs no pydicom still gets as far as the network: the default Verification, transfer syntax keywords, UIDs
+        assert not reached
+        for options in ({}, {"abstract_syntax": CT, "transfer_syntaxes": ["JPEG2000Lossless", "Explicit VR Little Endian"]}):
+            with pytest.raises((AssertionError, AnsibleLookupError)):
+                query("127.0.0.1:%d" % closed_port, **options)
+        assert reached == [True, True]
+    finally:
+        _negotiation._INDEX = None  # pylint: disable=protected-access  # built again with pydicom by the next test
 
 
 def test_tls_without_cryptography_names_the_library_before_any_traffic(monkeypatch, closed_port):

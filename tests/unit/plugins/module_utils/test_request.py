@@ -11,7 +11,10 @@ from ansible_collections.dicom.network.plugins.module_utils._request import (  #
     EchoRequest,
     RequestError,
     _coerce,
+    build_request,
     build_requests,
+    check_endpoint,
+    check_value,
     kind_of,
     module_argument_spec,
     secret_values,
@@ -228,3 +231,33 @@ def test_coerce_returns_exact_types(spec, value, expected):
 ])
 def test_kind_of_names_yaml_kinds_not_ansible_classes(value, kind):
     assert kind_of(value) == kind
+
+
+def test_check_endpoint_applies_build_requests_rules_without_reading_tls_files():
+    """The dicom_audit role checks host variables on the controller with it; TLS files are on the probe host."""
+    values = {"host": "[fd00::5]", "port": "11112", "call": "ARCHIVE", "tls": "yes", "ca_files": "/only/on/the/probe/host.pem"}
+    checked = check_endpoint(values, prefix="dicom_")
+    assert (checked["host"], checked["port"], checked["called_aet"], checked["tls"], checked["ca_files"]) == \
+        ("fd00::5", 11112, "ARCHIVE", True, ["/only/on/the/probe/host.pem"])
+    assert checked["name"] is None and checked["calling_aet"] == "ECHOSCU"
+    with pytest.raises(RequestError, match="ca_files|cryptography"):
+        build_request(values)  # where the probe runs, the missing file (or library) is refused
+    for bad, message in (({"ip_protocol": "ip4"}, "dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'"),
+                         ({"port": "abc"}, "dicom_port must be an integer, got 'abc'"),
+                         ({"calling_aet": "A\\B"}, "dicom_calling_aet 'A\\\\B' contains a backslash"),
+                         ({"tls": True, "sni": "a b"}, "dicom_sni 'a b' is not a host name"),
+                         ({"timeout": 3, "connection_timeout": 4}, "dicom_connection_timeout is given twice")):
+        with pytest.raises(RequestError) as info:
+            check_endpoint(dict({"host": "h"}, **bad), prefix="dicom_")
+        assert message in str(info.value)
+        with pytest.raises(RequestError):
+            build_request(dict({"host": "h"}, **bad))
+
+
+def test_check_value_uses_the_option_spec():
+    assert check_value("port", "104", "dicom_plain_port") == 104
+    assert check_value("query_model", "worklist") == "worklist"
+    with pytest.raises(RequestError, match="dicom_plain_port must be 1..65535, got 0"):
+        check_value("port", 0, "dicom_plain_port")
+    with pytest.raises(RequestError, match="query_model must be one of study, worklist, got 'patient'"):
+        check_value("query_model", "patient")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import html
 import io
 import json
 import os
@@ -26,6 +27,7 @@ from ansible_collections.dicom.network.plugins.plugin_utils import (
     _report_files,
     _report_html,
     _report_inputs,
+    _report_metrics,
     _report_render,
     _reports,
 )
@@ -318,6 +320,61 @@ def test_audit_baseline_diff():
     assert after["baseline"]["path"] == "/tmp/before.json" and after["baseline"]["endpoints"] == 9
 
 
+def host_variable_report():
+    """An audit whose inventory has an invalid value and a misspelled variable beside a good endpoint, as
+    audit_endpoints() describes them (the invalid endpoint is not probed: no result)."""
+    hostvars = {"good": {"ansible_host": "127.0.0.1", "dicom_called_aet": "GOOD"},
+                "typo": {"ansible_host": "127.0.0.1", "dicom_calledaet": "STORESCP"},
+                "proto": {"ansible_host": "127.0.0.1", "dicom_called_aet": "PROTO", "dicom_ip_protocol": "ip4"}}
+    audit = _report_inputs.audit_endpoints(hostvars, list(hostvars), {"calling_aet": "AUDIT"})
+    assert [entry["name"] for entry in audit["invalid"]] == ["proto"]
+    entries = [entry for batch in audit["batches"].values() for entry in batch] + audit["invalid"]
+    return _reports.build_audit_report(entries, [result("good", aet="GOOD"), result("typo", aet="ANY-SCP")],
+                                       run={"probe_hosts": ["localhost"]})
+
+
+def test_host_variable_problems_fail_their_endpoint_in_every_format():
+    report = host_variable_report()
+    rows = {row["name"]: row for row in report["endpoints"]}
+    assert report["verdict"] == "failed" and report["summary"]["outcomes"] == {"invalid_endpoint": 1, "success": 2}
+    assert (report["summary"]["passed"], report["summary"]["failed"]) == (1, 2)
+    assert checks(rows["good"]) == {"reachable": True}
+    assert checks(rows["typo"]) == {"reachable": True, "host_variables": False}  # probed as ANY-SCP, but it must not pass
+    typo = rows["typo"]["checks"][1]["message"]
+    assert typo == ("inventory host typo: unknown host variable dicom_calledaet (did you mean dicom_called_aet?); "
+                    "the endpoint was probed without it")
+    proto = rows["proto"]
+    assert (proto["outcome"], proto["status"], proto["attempts"], proto["probe"]) == ("invalid_endpoint", "failed", 0, None)
+    assert checks(proto) == {"host_variables": False}
+    message = "inventory host proto: dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'; the endpoint was not probed"
+    assert proto["checks"][0]["message"] == message
+    assert proto["checks"][0]["actual"] == {"invalid": "dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'", "unknown": []}
+    assert proto["reason"] == "dicom_ip_protocol must be one of ipv4, ipv6, auto, got 'ip4'"
+    assert proto["endpoint"]["called_aet"] == "PROTO" and proto["probe_from"] == "localhost"
+    assert "endpoints[" not in json.dumps(report)
+    table = "\n".join(_report_render.render_table(report))
+    markdown = _report_render.render_markdown(report)
+    page = _report_html.render_html(report)
+    csv_text = _report_render.render_csv(report)
+    junit = ET.fromstring(_report_render.render_junit(report))
+    for text in (table, markdown, csv_text):
+        assert message in text and typo in text and "invalid_endpoint" in text
+    assert html.escape(message) in page and html.escape(typo) in page
+    failures = {case.get("classname"): case.find("failure") for case in junit.iter("testcase") if case.find("failure") is not None}
+    assert failures["dicom_audit.proto"].get("type") == "invalid_endpoint" and message in failures["dicom_audit.proto"].get("message")
+    assert typo in failures["dicom_audit.typo"].get("message")
+    prom = _report_metrics.render_openmetrics(report)
+    assert 'outcome="invalid_endpoint"' in prom and 'check="host_variables"' in prom
+
+
+def test_an_invalid_endpoint_that_passed_before_is_a_regression():
+    before = _reports.build_audit_report(audit_endpoints(["proto"]), [result("proto")])
+    after = host_variable_report()
+    _report_diff.compare_baseline(after, json.loads(_report_render.render_json(before)))
+    row = {row["name"]: row for row in after["endpoints"]}["proto"]
+    assert row["regression"] and checks(row) == {"host_variables": False, "no_regression": False}
+
+
 def test_load_baseline(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(_report_render.render_json(_reports.build_audit_report(audit_endpoints(["a"]), [result("a")])))
@@ -413,7 +470,32 @@ def test_table_lines():
     assert lines[3].startswith("FAILED")  # problems first
     assert len(lines) == 3 + 11
     short = _report_render.render_table(verify_report(), max_rows=2)
-    assert len(short) == 3 + 2 + 1 and "more endpoints" in short[-1]
+    assert len(short) == 3 + 2 + 1 and short[-1].startswith("... 9 more endpoints (2 shown")
+
+
+def test_table_head_counts_in_the_right_number_and_says_what_changed_against_the_baseline():
+    one = _reports.build_audit_report(audit_endpoints(["a"]), [result("a")])
+    assert _report_render.render_table(one)[0] == "DICOM connectivity audit: PASSED - 1 endpoint, 1 passed, 0 failed; 0/1 checks failed"
+    assert "**PASSED** - 1 endpoint: 1 passed, 0 failed; 1 check, 0 failed." in _report_render.render_markdown(one)
+    # the baseline had four endpoints; one is left (unchanged), three are gone, one is new
+    baseline = _reports.build_audit_report(audit_endpoints(["a", "b", "c", "d"]), [result(name) for name in "abcd"])
+    now = _reports.build_audit_report(audit_endpoints(["a", "e"]), [result("a"), result("e")])
+    _report_diff.compare_baseline(now, json.loads(_report_render.render_json(baseline)))
+    lines = _report_render.render_table(now)
+    assert lines[0] == ("DICOM connectivity audit: PASSED - 2 endpoints, 2 passed, 0 failed; 0/3 checks failed; "
+                        "against the baseline: 0 regressions, 0 recoveries, 1 added, 3 removed, 0 changed")
+    assert lines[-1] == "Removed since the baseline (in the baseline, not in this run): b (was success), c (was success), d (was success)"
+    assert "Compared with the baseline of %s: 0 regressions, 0 recoveries, 1 added, 3 removed, 0 changed." % baseline["generated_at"] \
+        in _report_render.render_markdown(now)
+    # one of each: a regression, a recovery and a changed endpoint (another outcome, still failing), nothing removed
+    before = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]),
+                                         [result("r"), result("v", "connection_refused"), result("o", "connection_refused")])
+    after = _reports.build_audit_report(audit_endpoints(["r", "v", "o"]),
+                                        [result("r", "connection_refused"), result("v"), result("o", "acse_timeout")])
+    _report_diff.compare_baseline(after, json.loads(_report_render.render_json(before)))
+    lines = _report_render.render_table(after)
+    assert lines[0].endswith("; against the baseline: 1 regression, 1 recovery, 0 added, 0 removed, 1 changed")
+    assert not lines[-1].startswith("Removed")
 
 
 # ---- writing ---------------------------------------------------------------------------
