@@ -91,9 +91,10 @@ def without_pydicom(monkeypatch):
     """This Python as if pydicom were not installed: the import fails, and the UID index is built again without it."""
     monkeypatch.setitem(sys.modules, "pydicom", None)
     monkeypatch.setitem(sys.modules, "pydicom.uid", None)
+    # Both restored afterwards by monkeypatch: the index and the reason it was built without pydicom belong together.
     monkeypatch.setattr(_negotiation, "_INDEX", None)
+    monkeypatch.setattr(_negotiation, "_PYDICOM_ERROR", None)
     yield
-    _negotiation._INDEX = None  # pylint: disable=protected-access  # built again with pydicom by the next caller
 
 
 def test_pydicom_is_there_for_the_other_tests():
