@@ -256,6 +256,10 @@ def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
         query("127.0.0.1:%d" % closed_port, "h:0")
     with pytest.raises(AnsibleLookupError, match=r"term 1 \(X@h:104\): called_aet 'X\\\\Y'|called_aet .* contains a backslash"):
         query({"host": "h", "called_aet": "X\\Y"})
+    with pytest.raises(AnsibleLookupError, match=r"term 1 \(ARCHIVE@\[fd00::5\]:0\): port must be"):
+        query({"host": "[fd00::5]", "port": 0, "called_aet": "ARCHIVE"})
+    with pytest.raises(AnsibleLookupError, match=r"concurrency must be 1\.\.1024, got 0"):
+        query("h", concurrency=0)
     with pytest.raises(AnsibleLookupError, match="propose_ts and propose_pc shape mode=echoscu"):
         query("h", propose_ts=3)
     with pytest.raises(AnsibleLookupError, match="needs at least one peer"):
