@@ -8,8 +8,7 @@ Private to this collection. OPTIONS is the one table of what the options are (do
 the module builds its argument spec from it and the lookup reads the same names; both call
 build_request(), so a value refused in one is refused in the other with the same message. dicom_find
 takes OPTIONS without the echo-only ones, plus FIND_OPTIONS (find_argument_spec). What cannot import
-Python (doc fragments, role argument specs) is compared with OPTIONS by
-tests/unit/plugins/module_utils/test_option_drift.py.
+Python (doc fragments, role argument specs) is compared with OPTIONS by tests/unit/plugins/test_option_drift.py.
 Nothing here touches the network or imports pynetdicom or pydicom: bad input is refused before any of
 that is loaded.
 """

@@ -22,7 +22,7 @@ from ansible_collections.dicom.network.plugins.module_utils import _find, _reque
 from ansible_collections.dicom.network.plugins.modules import dicom_echo, dicom_find
 from ansible_collections.dicom.network.plugins.plugin_utils import _report_checks, _reports
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir, os.pardir))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
 ROLES = ("pacs_verify", "dicom_audit")
 
 # pacs_verify endpoint options the role documents without the module's default, because the role sets
