@@ -356,7 +356,7 @@ class Bench:
             summary[key] = {"total_ms": median([p["total_us"] for p in parsed]) / 1000.0}
         utils = "ansible_collections.dicom.network.plugins.module_utils."
         focus = ("ansible.module_utils.basic", "pynetdicom", "pydicom", "cryptography.x509", "asyncio", "ssl",
-                 utils + "_request", utils + "_tls", utils + "_pdu", utils + "_engine")
+                 utils + "_request", utils + "_tls_context", utils + "_pdu", utils + "_engine")
         summary["dicom_echo"]["cumulative_ms"] = {  # where each was first imported (nested under another, maybe)
             name: median([p["cumulative_us"].get(name, 0) for p in runs["dicom_echo"]]) / 1000.0 for name in focus
             if any(name in p["cumulative_us"] for p in runs["dicom_echo"])}

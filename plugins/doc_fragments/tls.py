@@ -9,7 +9,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     """TLS options shared by the dicom_echo module and the transfer_syntaxes lookup.
 
-    The values are validated by plugins/module_utils/_request.py (OPTIONS) and _tls.py; keep them in step.
+    The values are validated by plugins/module_utils/_request.py (OPTIONS) and _tls_context.py; keep them in step.
     """
 
     DOCUMENTATION = r"""
@@ -129,6 +129,7 @@ options:
     type: bool
     default: true
   tls_version:
+    version_added: 0.2.0
     description:
       - Offer this one TLS version only, with every ciphersuite this machine's OpenSSL has for it (at security level 0), instead of the
         versions and suites of O(tls_profile); O(ciphers) cannot be combined with it. No echoscu equivalent.

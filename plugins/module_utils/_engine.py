@@ -219,11 +219,11 @@ class _Probe:
             if kernel_rtt is not None:  # the kernel's own measure of the SYN / SYN-ACK round trip
                 self.timing["connect"] = round(kernel_rtt, 3)
             return
-        from . import _tls  # pylint: disable=import-outside-toplevel  # only TLS probes pay for it
+        from . import _tls_errors, _tls_handshake  # pylint: disable=import-outside-toplevel  # only TLS probes pay for them
         started = time.perf_counter()
-        try:  # the TLS handshake, bounded (_tls.handshake_timeout); the details block is logged at debug
-            reader, writer, self.tls = await _tls.open_connection(self.sock, req, self.log, STREAM_LIMIT)
-        except _tls.TLSFailure as exc:
+        try:  # the TLS handshake, bounded (_tls_handshake.handshake_timeout); the details block is logged at debug
+            reader, writer, self.tls = await _tls_handshake.open_connection(self.sock, req, self.log, STREAM_LIMIT)
+        except _tls_errors.TLSFailure as exc:
             raise _Failure("tls_error", exc.reason, condition=exc.condition) from None
         finally:
             self.timing["tls_handshake"] = _ms(time.perf_counter() - started)
@@ -563,9 +563,9 @@ class _Probe:
                 self.log.add("error", "Echo Failed: 0006:0317 Peer aborted Association (or never connected)")
                 self.log.add("info", "Peer Aborted Association")
         except ssl.SSLError as exc:  # a TLS alert after the handshake, e.g. the peer refusing our certificate
-            from . import _tls  # pylint: disable=import-outside-toplevel
+            from . import _tls_errors  # pylint: disable=import-outside-toplevel
             outcome, exit_code = "tls_error", 1 if phase == "association" else 0
-            reason, condition, _detail = _tls.classify_ssl_error(exc)
+            reason, condition, _detail = _tls_errors.classify_ssl_error(exc)
         except OSError as exc:
             outcome, exit_code = "peer_aborted", 1 if phase == "association" else 0
             reason = "TCP I/O Error (%s)" % (os.strerror(exc.errno) if exc.errno else exc)
@@ -576,8 +576,8 @@ class _Probe:
         if outcome == "peer_aborted" and self.tls is not None and not self.assoc["established"] and self.assoc["abort"] is None \
                 and not partial:
             # TLS 1.3 gives the peer's verdict on our certificate after our side of the handshake: a reset here is that verdict
-            from . import _tls  # pylint: disable=import-outside-toplevel
-            outcome, reason = "tls_error", _tls.closed_after_handshake(reason)
+            from . import _tls_errors  # pylint: disable=import-outside-toplevel
+            outcome, reason = "tls_error", _tls_errors.closed_after_handshake(reason)
         if outcome != "success":
             self._log_failure(phase, outcome, condition or reason, exit_code)
         self.close()

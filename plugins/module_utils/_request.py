@@ -317,25 +317,25 @@ def _tls_settings(checked, prefix, tls_cache):
     values = {name: checked.pop(name) for name in TLS_OPTION_NAMES}
     if not values["tls"]:
         return None
-    from . import _tls  # pylint: disable=import-outside-toplevel  # cryptography is loaded only for TLS
-    if _tls.CRYPTOGRAPHY_IMPORT_ERROR is not None:
+    from . import _tls_context, _tls_crypto, _tls_errors  # pylint: disable=import-outside-toplevel  # cryptography is loaded only for TLS
+    if _tls_crypto.CRYPTOGRAPHY_IMPORT_ERROR is not None:
         # A probe host needs nothing but Python for a plain C-ECHO; TLS is where cryptography comes in.
-        raise MissingLibraryError("cryptography", "%stls" % prefix, _tls.CRYPTOGRAPHY_IMPORT_ERROR)
-    key = _tls.config_key(values)
+        raise MissingLibraryError("cryptography", "%stls" % prefix, _tls_crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    key = _tls_context.config_key(values)
     cached = tls_cache.get(key) if tls_cache is not None else None
     if cached is None:
         try:
-            cached = _tls.build_client_tls(values)
-        except _tls.TLSOptionError as exc:
+            cached = _tls_context.build_client_tls(values)
+        except _tls_errors.TLSOptionError as exc:
             cached = exc  # remembered, so 10,000 endpoints with one bad configuration fail as fast as one
         if tls_cache is not None:
             tls_cache[key] = cached
-    if isinstance(cached, _tls.TLSOptionError):
+    if isinstance(cached, _tls_errors.TLSOptionError):
         raise RequestError("%s%s" % (prefix, cached))
     sni = values["sni"]
     if sni is not None and (not sni or any(char.isspace() for char in sni) or len(sni) > 253):
         raise RequestError("%ssni %r is not a host name" % (prefix, sni))
-    return _tls.TLSRequest(cached, sni)
+    return _tls_context.TLSRequest(cached, sni)
 
 
 @functools.lru_cache(maxsize=None)

@@ -7,8 +7,9 @@
 Private to this collection; no Ansible imports, no network. list_profiles() and list_ciphers() say
 what this machine's OpenSSL can really do; verify_certificate() answers "would this client
 certificate be accepted by these CA settings" with the `cryptography` verifier plus our own CRL
-check (docs/dev/echoscu-behaviour.md 4); root_certificate() is echoscu's self-signed-root test and also
-verifies the self-signature, which DCMTK does not.
+check (docs/dev/echoscu-behaviour.md 4), on the trust material _tls_trust loads for the TLS context
+too; root_certificate() is echoscu's self-signed-root test and also verifies the self-signature,
+which DCMTK does not. Unusable options raise TLSOptionError, as in the context builder.
 """
 
 from __future__ import annotations
@@ -19,19 +20,9 @@ import re
 import ssl
 import traceback
 
-try:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
-except ImportError:
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-try:
-    from cryptography.x509.verification import ExtensionPolicy
-except ImportError:  # cryptography < 45: the verifier then applies its web PKI rules to the leaf too
-    ExtensionPolicy = None
-
+from ._tls_certinfo import iso_time
+from ._tls_crypto import InvalidSignature, UnsupportedAlgorithm, need_cryptography, x509
+from ._tls_errors import TLSOptionError, rehash_hint
 from ._tls_profiles import (
     CIPHER_BY_IANA,
     CIPHERSUITES,
@@ -43,13 +34,18 @@ from ._tls_profiles import (
     version_problem,
     version_range,
 )
+from ._tls_trust import certificates_in, crl_mode, load_objects
 
-_HASHED_CERT = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
-_HASHED_CRL = re.compile(r"^[0-9a-f]{8}\.r[0-9]+$")
-
-
-class OfflineError(ValueError):
-    """An option value the offline action cannot use; the text names the option."""
+try:
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+except ImportError:  # no cryptography, or one older than 42: TLS may still work, the offline checks cannot
+    VERIFIER_IMPORT_ERROR = traceback.format_exc()
+else:
+    VERIFIER_IMPORT_ERROR = None
+try:
+    from cryptography.x509.verification import ExtensionPolicy
+except ImportError:  # cryptography < 45: the verifier then applies its web PKI rules to the leaf too
+    ExtensionPolicy = None
 
 
 def list_profiles():
@@ -102,68 +98,11 @@ def list_ciphers():
 
 # ---- certificates ------------------------------------------------------------------------------
 
-def _need_cryptography():
-    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        raise OfflineError("verify_cert and is_root_cert need the Python library cryptography, which cannot be imported on this host")
-
-
-def _read(option, path):
-    if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        raise OfflineError("%s %s %s" % (option, path, "is not a readable file" if os.path.exists(path) else "does not exist"))
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def _certificates(data, der):
-    """All certificates of a file (PEM: every one in it; DER: the one)."""
-    if der:
-        return [x509.load_der_x509_certificate(data)]
-    return x509.load_pem_x509_certificates(data)
-
-
-def _pem_crls(data):
-    blocks = re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", data, re.S)
-    return [x509.load_pem_x509_crl(block) for block in blocks]
-
-
-def _trust_material(values):
-    """(certificates, CRLs) from ca_files, ca_dirs (hashed names only, as OpenSSL finds them) and crl_files."""
-    der = values.get("key_format") == "der"
-    certificates, crls = [], []
-
-    def add_file(option, path, allow_certs):
-        data = _read(option, path)
-        try:
-            if der:
-                if allow_certs:
-                    try:
-                        certificates.append(x509.load_der_x509_certificate(data))
-                        return
-                    except ValueError:
-                        pass
-                crls.append(x509.load_der_x509_crl(data))
-                return
-            found = _pem_crls(data)
-            crls.extend(found)
-            if allow_certs and b"-----BEGIN CERTIFICATE-----" in data:
-                certificates.extend(x509.load_pem_x509_certificates(data))
-            elif not found:
-                raise ValueError("nothing found")
-        except ValueError:
-            raise OfflineError("%s %s holds no %s certificate or CRL" % (option, path, "DER" if der else "PEM")) from None
-
-    for index, path in enumerate(values.get("ca_files") or []):
-        add_file("ca_files[%d]" % index, path, True)
-    for index, path in enumerate(values.get("ca_dirs") or []):
-        option = "ca_dirs[%d]" % index
-        if not os.path.isdir(path):
-            raise OfflineError("%s %s is not a directory" % (option, path))
-        for name in sorted(os.listdir(path)):
-            if _HASHED_CERT.match(name) or _HASHED_CRL.match(name):
-                add_file(option, os.path.join(path, name), bool(_HASHED_CERT.match(name)))
-    for index, path in enumerate(values.get("crl_files") or []):
-        add_file("crl_files[%d]" % index, path, False)
-    return certificates, crls
+def _need_cryptography(option):
+    need_cryptography(option)
+    if VERIFIER_IMPORT_ERROR is not None:
+        raise TLSOptionError("%s needs a newer Python library cryptography than this host has (one with cryptography.x509.verification)"
+                             % option)
 
 
 def _crl_problem(certificate, issuer, crls, now):
@@ -188,18 +127,13 @@ def _crl_problem(certificate, issuer, crls, now):
     return None
 
 
-def _summary(certificate):
-    return {"subject": certificate.subject.rfc4514_string(), "issuer": certificate.issuer.rfc4514_string(),
-            "not_after": certificate.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-
 def verify_certificate(path, values, now=None):
     """echoscu +vc: would the client certificate in ``path`` be accepted with these CA and CRL settings?
 
     ``values``: key_format, ca_files, ca_dirs, crl_files, crl_check. Returns the cert_verification dict
-    (passed, reason, subject, issuer, not_after, chain). Raises OfflineError for unusable options.
+    (passed, reason, subject, issuer, not_after, chain). Raises TLSOptionError for unusable options.
     """
-    _need_cryptography()
+    _need_cryptography("verify_cert")
     now = now or datetime.datetime.now(datetime.timezone.utc)
     der = values.get("key_format") == "der"
     result = {"passed": False, "reason": None, "subject": None, "issuer": None, "not_after": None, "chain": []}
@@ -209,22 +143,20 @@ def verify_certificate(path, values, now=None):
     with open(path, "rb") as handle:
         data = handle.read()
     try:
-        certificates = _certificates(data, der)
+        certificates = certificates_in(data, der)
     except ValueError:
         result["reason"] = "Not a %s certificate file: '%s'" % ("DER" if der else "PEM", path)
         return result
     leaf, untrusted = certificates[0], certificates[1:]
-    result.update(_summary(leaf))
-    store_certs, crls = _trust_material(values)
+    result.update(subject=leaf.subject.rfc4514_string(), issuer=leaf.issuer.rfc4514_string(), not_after=iso_time(leaf.not_valid_after_utc))
+    store_certs, crls, unhashed = load_objects(values)
     # OpenSSL accepts no partial chains: only self-issued store members are anchors, the others help build the chain.
     anchors = [cert for cert in store_certs if cert.subject == cert.issuer]
     intermediates = untrusted + [cert for cert in store_certs if cert.subject != cert.issuer]
     if not anchors:
         result["reason"] = "unable to get local issuer certificate (no self-signed CA certificate in ca_files or ca_dirs)"
-        unhashed = [folder for folder in values.get("ca_dirs") or []
-                    if not any(_HASHED_CERT.match(name) for name in os.listdir(folder))]
         if unhashed:
-            result["reason"] += "; ca_dirs %s has no OpenSSL hash links: run `openssl rehash %s`" % (unhashed[0], unhashed[0])
+            result["reason"] += "; " + rehash_hint(unhashed[0])
         return result
     builder = PolicyBuilder().store(Store(anchors)).time(now)
     if ExtensionPolicy is not None:  # OpenSSL checks no purpose or extensions of the leaf for +vc
@@ -236,11 +168,9 @@ def verify_certificate(path, values, now=None):
         return result
     chain = list(verified.chain)  # leaf first, the anchor last
     result["chain"] = [cert.subject.rfc4514_string() for cert in chain]
-    crl_mode = values.get("crl_check") or "none"
-    if values.get("crl_files") and crl_mode == "none":
-        crl_mode = "leaf"
-    if crl_mode != "none":
-        last = len(chain) if crl_mode == "chain" else 1
+    mode = crl_mode(values)
+    if mode != "none":
+        last = len(chain) if mode == "chain" else 1
         for index in range(last):
             issuer = chain[index + 1] if index + 1 < len(chain) else chain[index]
             problem = _crl_problem(chain[index], issuer, crls, now)
@@ -271,19 +201,19 @@ def root_certificate(path, values, now=None):
     DCMTK's test (self-issued, key identifiers consistent, inside its validity period) gives
     echoscu_verdict; is_root also needs the self-signature to verify, which DCMTK does not check.
     """
-    _need_cryptography()
+    _need_cryptography("is_root_cert")
     now = now or datetime.datetime.now(datetime.timezone.utc)
     der = values.get("key_format") == "der"
     result = {"is_root": False, "reason": None, "self_signature_valid": None, "basic_constraints_ca": None,
               "key_cert_sign": None, "subject": None, "not_after": None, "echoscu_verdict": False}
     try:
         with open(path, "rb") as handle:
-            certificate = _certificates(handle.read(), der)[0]
+            certificate = certificates_in(handle.read(), der)[0]
     except (OSError, ValueError, IndexError):
         result["reason"] = "Cannot read certificate file '%s'%s" % (path, " (as DER)" if der else " (as PEM; key_format: der for DER)")
         return result
     result["subject"] = certificate.subject.rfc4514_string()
-    result["not_after"] = certificate.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    result["not_after"] = iso_time(certificate.not_valid_after_utc)
     try:
         result["basic_constraints_ca"] = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
@@ -311,7 +241,7 @@ def root_certificate(path, values, now=None):
     if now > certificate.not_valid_after_utc:
         problems.append("expired on %s" % result["not_after"])
     elif now < certificate.not_valid_before_utc:
-        problems.append("not valid before %s" % certificate.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        problems.append("not valid before %s" % iso_time(certificate.not_valid_before_utc))
     result["echoscu_verdict"] = not problems
     if not problems and not result["self_signature_valid"]:
         problems.append("its self-signature does not verify (DCMTK does not check this and would call it a valid root)")

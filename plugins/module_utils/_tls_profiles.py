@@ -14,7 +14,7 @@ from __future__ import annotations
 import ssl
 
 # The options that make one TLS configuration; sni is per endpoint and not part of it. Here, not in
-# _tls.py, so that validating a plain request never loads _tls and cryptography.
+# _tls_context.py, so that validating a plain request never loads the TLS modules and cryptography.
 CONFIG_OPTIONS = ("private_key", "certificate", "private_key_password", "key_format", "ca_files", "ca_dirs", "crl_files",
                   "crl_check", "tls_profile", "ciphers", "seed_file", "write_seed", "write_seed_file", "verify_peer_cert",
                   "tls_version")
@@ -97,12 +97,19 @@ TLS13_DEFAULT_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"
 #   "none"    no extra suites: an error when the TLS layer is set up (8996-mod)
 #   "refused" no extra suites: the option combination is refused, as echoscu's parser does (bcp195-ex)
 #   "any"     anything (null)
+# Rules for certificates, ours and the peer's, as `certificates` (docs/dev/echoscu-behaviour.md 4;
+# _tls_policy.policy_findings applies them). MD2/MD4/MD5 signatures are refused under every profile.
+#   "strict"   RSA under 2048 and EC under 256 bits refused, our DSA certificate refused, digests
+#              other than SHA-2 refused (8996-mod)
+#   "rfc9325"  RSA under 2048 bits refused for the peer and warned about for ours, EC under 224 bits
+#              warned about, our DSA certificate refused, digests other than SHA-2 warned about (8996)
+#   "lenient"  as rfc9325, but every refusal but the digest's is a warning (the retired profiles)
 PROFILES = {
     "8996": {
         "option": "+pg", "long_option": "--profile-8996", "title": "BCP 195 RFC 8996 TLS Profile", "retired": False,
         "suites": ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-        "min": "TLSv1.2", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "8996",
+        "min": "TLSv1.2", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "8996", "certificates": "rfc9325",
         "note": "Default of DCMTK 3.6.8 and later. Every suite is TLS 1.2-only, so TLS 1.2 is the effective minimum.",
     },
     "8996-mod": {
@@ -112,7 +119,7 @@ PROFILES = {
                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
                    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM", "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-        "min": "TLSv1.2", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "none",
+        "min": "TLSv1.2", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "none", "certificates": "strict",
         "note": "DCMTK also offers TLS_AES_128_CCM_SHA256 and TLS_AES_128_CCM_8_SHA256 in TLS 1.3; Python's ssl cannot set TLS 1.3 "
                 "suites, so the module offers OpenSSL's three defaults. The four Camellia-GCM suites of the profile exist in no OpenSSL.",
     },
@@ -120,7 +127,7 @@ PROFILES = {
         "option": "+py", "long_option": "--profile-bcp195-nd", "title": "Non-downgrading BCP 195 TLS Profile", "retired": True,
         "suites": ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
-        "min": "TLSv1.2", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "bcp195",
+        "min": "TLSv1.2", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "bcp195", "certificates": "lenient",
         "note": "Default of DCMTK 3.6.7 (Debian 12).",
     },
     "bcp195": {
@@ -128,7 +135,7 @@ PROFILES = {
         "suites": ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
                    "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
-        "min": "TLSv1", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "bcp195",
+        "min": "TLSv1", "max": "TLSv1.3", "tls13": TLS13_DEFAULT_SUITES, "extra": "bcp195", "certificates": "lenient",
         "note": "TLS_RSA_WITH_3DES_EDE_CBC_SHA is left out silently where OpenSSL lacks 3DES, as DCMTK does.",
     },
     "bcp195-ex": {
@@ -136,25 +143,25 @@ PROFILES = {
         "suites": ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
                    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-        "min": "TLSv1.2", "max": "TLSv1.2", "tls13": (), "extra": "refused",
+        "min": "TLSv1.2", "max": "TLSv1.2", "tls13": (), "extra": "refused", "certificates": "lenient",
         "note": "TLS 1.2 only: it cannot talk to a TLS 1.3-only peer. No extra ciphers.",
     },
     "basic": {
         "option": "+pb", "long_option": "--profile-basic", "title": "Basic TLS Secure Transport Connection Profile", "retired": True,
         "suites": ("TLS_RSA_WITH_3DES_EDE_CBC_SHA",),
-        "min": "TLSv1", "max": "TLSv1.2", "tls13": (), "extra": "bcp195",
+        "min": "TLSv1", "max": "TLSv1.2", "tls13": (), "extra": "bcp195", "certificates": "lenient",
         "note": "Needs 3DES, which OpenSSL 3 builds usually lack; DCMTK then hides the option.",
     },
     "aes": {
         "option": "+pa", "long_option": "--profile-aes", "title": "AES TLS Secure Transport Connection Profile", "retired": True,
         "suites": ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
-        "min": "TLSv1", "max": "TLSv1.2", "tls13": (), "extra": "bcp195",
+        "min": "TLSv1", "max": "TLSv1.2", "tls13": (), "extra": "bcp195", "certificates": "lenient",
         "note": "TLS_RSA_WITH_3DES_EDE_CBC_SHA is left out silently where OpenSSL lacks 3DES, as DCMTK does.",
     },
     "null": {
         "option": "+pn", "long_option": "--profile-null", "title": "Authenticated unencrypted communication", "retired": True,
         "suites": ("TLS_RSA_WITH_NULL_SHA",),
-        "min": "TLSv1", "max": "TLSv1.2", "tls13": (), "extra": "any",
+        "min": "TLSv1", "max": "TLSv1.2", "tls13": (), "extra": "any", "certificates": "lenient",
         "note": "No encryption (was used in IHE ATNA). Needs OpenSSL security level 0, which the module sets for every profile.",
     },
 }

@@ -103,6 +103,7 @@ options:
     type: bool
     default: true
   result_detail:
+    version_added: 0.2.0
     description:
       - How much each result holds. V(full) returns every key listed under the return values. V(compact) keeps what
         people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome), RV(reason),
@@ -680,7 +681,7 @@ def _log_sink(config_file):
 
 def _offline(module, params):
     """echoscu's exclusive TLS actions: list_profiles, list_ciphers, verify_cert, is_root_cert. No network."""
-    from ..module_utils import _tls_offline  # pylint: disable=import-outside-toplevel
+    from ..module_utils import _tls_errors, _tls_offline  # pylint: disable=import-outside-toplevel
 
     if params["host"] or params["endpoints"]:
         module.warn("host and endpoints are not probed when an offline action (%s) is given" % ", ".join(OFFLINE_ACTIONS))
@@ -712,7 +713,7 @@ def _offline(module, params):
                 result["success"] = False
             if not check["echoscu_verdict"]:
                 result["echoscu_exit_code"] = 22
-    except _tls_offline.OfflineError as exc:
+    except _tls_errors.TLSOptionError as exc:
         module.fail_json(msg=str(exc), outcome="invalid_input", echoscu_exit_code=1, changed=False)
     result["msg"] = " ".join(messages)
     if result["success"]:
@@ -730,9 +731,9 @@ def _write_seeds(module, requests, results):
         if config is None or config.seed_target is None or config.seed_target in done or result["echoscu_exit_code"] not in (0, 70):
             continue
         done.add(config.seed_target)
-        from ..module_utils import _tls  # pylint: disable=import-outside-toplevel
+        from ..module_utils import _tls_context  # pylint: disable=import-outside-toplevel
 
-        problem = _tls.write_seed(config.seed_target)
+        problem = _tls_context.write_seed(config.seed_target)
         if problem:
             module.warn("the random seed could not be written (echoscu would not say so): %s" % problem)
 

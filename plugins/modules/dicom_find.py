@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: dicom_find
 short_description: Prove the DICOM query path (C-FIND) of one or many peers without asking for patient data
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Opens a DICOM association, sends one C-FIND whose only matching key cannot exist, counts the answers and releases.
   - V(study) (the default O(query_model)) asks the Study Root Query/Retrieve Information Model at STUDY level for a random

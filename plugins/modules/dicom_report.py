@@ -88,15 +88,18 @@ options:
     description: For O(kind=dicom_audit), endpoints using TLS fail when their peer certificate expires in fewer days.
     type: int
   check_plan:
+    version_added: 0.2.0
     description:
       - What the C(dicom.network.check_plan) filter returned for O(endpoints); each endpoint gets the checks the plan lists for it.
     type: dict
   check_plan_from:
+    version_added: 0.2.0
     description:
       - The name of a variable holding the plan instead of O(check_plan), read as it is (a plan of many thousand probes takes
         seconds to template into the arguments).
     type: str
   checks_from:
+    version_added: 0.2.0
     description:
       - The names of variables holding the results of the plan's probes - registered C(dicom.network.dicom_echo) and
         C(dicom.network.dicom_find) batches, loops of them, or lists of these. Read as they are, like O(results_from).
@@ -104,6 +107,7 @@ options:
     type: list
     elements: str
   fail_on_default_aet:
+    version_added: 0.2.0
     description: Fail the C(default_aet) check when an endpoint answers to a well-known default AE title (by default a finding only).
     type: bool
     default: false
@@ -136,6 +140,7 @@ options:
     type: float
     default: 25.0
   latency_noise_factor:
+    version_added: 0.2.0
     description:
       - How many standard errors of the difference of the two medians the threshold adds, about
         C(1.2533 * sqrt(s_baseline^2 / n_baseline + s_now^2 / n_now)), where C(n) is the number of echoes and C(s) 1.4826 times the

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.dicom.network.plugins.module_utils import _tls, _tls_offline
+from ansible_collections.dicom.network.plugins.module_utils import _tls_context, _tls_handshake, _tls_offline
 from ansible_collections.dicom.network.plugins.module_utils._engine import probe, probe_all
 from ansible_collections.dicom.network.plugins.module_utils._request import RequestError, build_requests
 from ansible_collections.dicom.network.tests.peers.tls_peers import ECHOSCU, STORESCP, StorescpPeer, TLSFront, echoscu, silent_listener
@@ -257,14 +257,14 @@ def test_der_key_and_certificate(pki, peers):
 
 def test_temporary_file_for_der_is_private(pki, monkeypatch):
     modes = []
-    original = _tls._TempFiles.write
+    original = _tls_context._TempFiles.write
 
     def spy(self, data):
         path = original(self, data)
         modes.append(stat.S_IMODE(os.stat(path).st_mode))
         return path
 
-    monkeypatch.setattr(_tls._TempFiles, "write", spy)
+    monkeypatch.setattr(_tls_context._TempFiles, "write", spy)
     build_requests(dict(host="127.0.0.1", tls=True, key_format="der", private_key=pki["client.key.der"], certificate=pki["client.der"]))
     assert modes == [0o600]
 
@@ -408,12 +408,12 @@ def test_seed_file_is_read_and_write_seed_writes_1024_private_bytes(pki, tmp_pat
     seed.write_bytes(os.urandom(64))
     request = build_requests(dict(host="127.0.0.1", tls=True, seed_file=str(seed), write_seed=True))[0]
     assert request.tls.config.seed_target == str(seed)
-    assert _tls.write_seed(str(seed)) is None
+    assert _tls_context.write_seed(str(seed)) is None
     assert seed.stat().st_size == 1024 and stat.S_IMODE(seed.stat().st_mode) == 0o600
     other = tmp_path / "out.bin"
     request = build_requests(dict(host="127.0.0.1", tls=True, seed_file=str(tmp_path / "missing"), write_seed_file=str(other)))[0]
     assert request.tls.config.seed_target == str(other)
-    assert "No such file" in _tls.write_seed(str(tmp_path / "nodir" / "x"))
+    assert "No such file" in _tls_context.write_seed(str(tmp_path / "nodir" / "x"))
 
 
 def test_tls_to_a_plain_peer_is_bounded(pki, peers):
@@ -447,11 +447,11 @@ def test_handshake_deadline_rules():
         connection_timeout = None
         socket_timeout = 0
 
-    assert _tls.handshake_timeout(Req) == _tls.HANDSHAKE_CAP
+    assert _tls_handshake.handshake_timeout(Req) == _tls_handshake.HANDSHAKE_CAP
     Req.connection_timeout = 7
-    assert _tls.handshake_timeout(Req) == 7
+    assert _tls_handshake.handshake_timeout(Req) == 7
     Req.socket_timeout = 3
-    assert _tls.handshake_timeout(Req) == 3
+    assert _tls_handshake.handshake_timeout(Req) == 3
 
 
 # ---- batches share one context ----------------------------------------------------------------------

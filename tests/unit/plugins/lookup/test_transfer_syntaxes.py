@@ -267,13 +267,13 @@ def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
 
 
 def test_tls_without_cryptography_names_the_library_before_any_traffic(monkeypatch, closed_port):
-    from ansible_collections.dicom.network.plugins.module_utils import _tls  # pylint: disable=import-outside-toplevel
+    from ansible_collections.dicom.network.plugins.module_utils import _tls_crypto  # pylint: disable=import-outside-toplevel
 
     def no_network(*_args, **_kwargs):
         raise AssertionError("the network was used")
 
     monkeypatch.setattr(_engine, "probe_async", no_network)
-    monkeypatch.setattr(_tls, "CRYPTOGRAPHY_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'cryptography'")
+    monkeypatch.setattr(_tls_crypto, "CRYPTOGRAPHY_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'cryptography'")
     with pytest.raises(AnsibleLookupError, match=r"tls needs the Python library cryptography, which this Python cannot import "
                                                  r"\(ModuleNotFoundError: No module named 'cryptography'\)"):
         query("127.0.0.1:%d" % closed_port, tls=True)

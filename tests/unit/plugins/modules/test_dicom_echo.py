@@ -12,7 +12,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.dicom.network.plugins.module_utils import _tls
+from ansible_collections.dicom.network.plugins.module_utils import _tls_crypto
 from ansible_collections.dicom.network.plugins.modules import dicom_echo
 from ansible_collections.dicom.network.tests.peers.faulty import FaultyPeer
 
@@ -185,7 +185,7 @@ def test_tls_without_cryptography_fails_before_traffic_and_names_the_library(cap
     def no_network(*_args, **_kwargs):
         raise AssertionError("a socket was opened although cryptography is missing")
 
-    monkeypatch.setattr(_tls, "CRYPTOGRAPHY_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'cryptography'")
+    monkeypatch.setattr(_tls_crypto, "CRYPTOGRAPHY_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'cryptography'")
     monkeypatch.setattr(socket, "socket", no_network)
     code, result = run_module(capsys, {"host": "127.0.0.1", "tls": True})
     assert code == 1 and result["outcome"] == "invalid_input" and result["echoscu_exit_code"] == 1
