@@ -273,12 +273,15 @@ from ansible_collections.dicom.network.plugins.module_utils._negotiation import 
     resolve_list,
     simple_answer,
 )
-from ansible_collections.dicom.network.plugins.module_utils._request import OPTIONS, RequestError, build_request
+from ansible_collections.dicom.network.plugins.module_utils._request import (
+    NEGOTIATION_KEYS,
+    RequestError,
+    build_request,
+    check_value,
+    endpoint_label,
+)
 
 display = Display()
-
-# Options of _request.OPTIONS that mean nothing here (no echo is sent), or that are the term itself.
-_NOT_ASSOCIATION = frozenset(["host", "propose_ts", "propose_pc", "repeat", "abort", "log_level"])
 
 
 class _Job:
@@ -303,9 +306,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("dicom.network.transfer_syntaxes needs at least one peer, [AET@]host[:port] or a dict")
         try:
             jobs = self._plan(terms)
-            concurrency = self.get_option("concurrency")
-            if not 1 <= concurrency <= 1024:
-                raise RequestError("concurrency must be 1..1024, got %d" % concurrency)
+            concurrency = check_value("concurrency", self.get_option("concurrency"))
         except RequestError as exc:
             raise AnsibleLookupError("dicom.network.transfer_syntaxes: %s" % exc) from exc
 
@@ -337,10 +338,11 @@ class LookupModule(LookupBase):
         return {name: self._templar.template(value) for name, value in wanted.items()}
 
     def _association_values(self):
-        """The association, timeout and TLS options this lookup documents, as _request.build_request() takes them."""
+        """The association, timeout and TLS options this lookup documents, as _request.build_request() takes them
+        (the host is the term's)."""
         values = {}
-        for name, spec in OPTIONS.items():
-            if spec.get("endpoint") and name not in _NOT_ASSOCIATION and self.has_option(name):
+        for name in sorted(NEGOTIATION_KEYS - {"name", "host"}):
+            if self.has_option(name):
                 values[name] = self.get_option(name)
         return values
 
@@ -359,7 +361,8 @@ class LookupModule(LookupBase):
             job = _Job(index)
             label = "term %d" % (index + 1)
             values = parse_term(term, label)
-            prefix = "%s (%s): " % (label, values.get("name") or _label(values, base))
+            prefix = "%s (%s): " % (label, values.get("name") or endpoint_label(
+                values.get("called_aet", base.get("called_aet")), values.get("host"), values.get("port", base.get("port"))))
             job.abstract = default_abstract
             if "abstract_syntax" in values:
                 job.abstract = resolve_list(values.pop("abstract_syntax"), "abstract", prefix + "abstract_syntax")
@@ -407,12 +410,6 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("dicom.network.transfer_syntaxes: %d of %d peers could not be asked: %s" % (
                 len(failures), len(jobs), "; ".join(failures)))
         return answers
-
-
-def _label(values, base):
-    host = str(values.get("host"))
-    host = "[%s]" % host if ":" in host else host
-    return "%s@%s:%s" % (values.get("called_aet", base.get("called_aet")), host, values.get("port", base.get("port")))
 
 
 async def _negotiate(engine, jobs, concurrency):

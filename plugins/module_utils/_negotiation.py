@@ -23,10 +23,9 @@ import ipaddress
 import re
 import sys
 
-from ._request import _ALIASES, ENDPOINT_KEYS, RequestError
+from ._request import _ALIASES, MAX_CONTEXTS, NEGOTIATION_KEYS, RequestError
 from ._syntaxes import ECHOSCU_TRANSFER_SYNTAXES, MAX_PROPOSE_TS, TRANSFER_SYNTAX_NAMES, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
 
-MAX_CONTEXTS = 128
 ANSWERED_OUTCOMES = ("success", "no_acceptable_context", "release_failed")
 MODES = ("discover", "echoscu")
 NAME_STYLES = ("name", "keyword", "dcmtk")
@@ -36,10 +35,10 @@ _KINDS = {
     "transfer": ("a transfer syntax", ("Transfer Syntax",)),
     "abstract": ("an abstract syntax (SOP class)", ("SOP Class", "Meta SOP Class")),
 }
-# Per-term keys a dict term may carry besides the association options of _request.OPTIONS.
-TERM_EXTRA_KEYS = ("abstract_syntax", "transfer_syntaxes")
-_NOT_FOR_TERMS = frozenset(["repeat", "abort", "log_level"])
-TERM_KEYS = frozenset((ENDPOINT_KEYS - _NOT_FOR_TERMS) | set(TERM_EXTRA_KEYS))
+# Per-term keys a dict term may carry besides the association options of _request.OPTIONS (NEGOTIATION_KEYS):
+# the lookup's own, propose_ts and propose_pc among them (they shape its mode=echoscu proposal).
+TERM_EXTRA_KEYS = ("abstract_syntax", "transfer_syntaxes", "propose_ts", "propose_pc")
+TERM_KEYS = NEGOTIATION_KEYS | frozenset(TERM_EXTRA_KEYS)
 
 _INDEX = None
 # Why pydicom's UID dictionary could not be loaded (the ImportError's text), or None when it was; set by _index().
@@ -169,7 +168,7 @@ def resolve_uid(value, kind=None, option="value"):
             if missing:
                 raise RequestError(_unknown_without_pydicom(option, text, kind, missing))
             raise RequestError("%s: %r is neither a UID nor a known %s%s" % (option, text, "DICOM keyword or name", _suggest(text, kind)))
-        uid = matches.pop()
+        uid = next(iter(matches))  # not pop(): without a kind, ``matches`` is the index's own set
     entry = entries.get(uid)
     if kind is not None and entry is not None and entry.kind not in _KINDS[kind][1]:
         described = entry.name if text != entry.name else uid

@@ -4,11 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The C-ECHO option set, specified once, and its validation into probe requests.
 
-Private to this collection. The module builds its argument spec from OPTIONS and the lookup reads
-the same names; both call build_request(), so a value refused in one is refused in the other with
-the same message. dicom_find takes OPTIONS without the echo-only ones, plus FIND_OPTIONS
-(find_argument_spec). Nothing here touches the network or imports pynetdicom or pydicom: bad input
-is refused before any of that is loaded.
+Private to this collection. OPTIONS is the one table of what the options are (docs/dev/options.md):
+the module builds its argument spec from it and the lookup reads the same names; both call
+build_request(), so a value refused in one is refused in the other with the same message. dicom_find
+takes OPTIONS without the echo-only ones, plus FIND_OPTIONS (find_argument_spec). What cannot import
+Python (doc fragments, role argument specs) is compared with OPTIONS by tests/unit/plugins/test_option_drift.py.
+Nothing here touches the network or imports pynetdicom or pydicom: bad input is refused before any of
+that is loaded.
 """
 
 from __future__ import annotations
@@ -19,32 +21,47 @@ import os
 
 from ._syntaxes import MAX_PROPOSE_TS, VERIFICATION_SOP_CLASS, proposed_transfer_syntaxes
 from ._tls_profiles import CONFIG_OPTIONS as TLS_CONFIG_OPTIONS
+from ._tls_profiles import DEFAULT_PROFILE as DEFAULT_TLS_PROFILE
+from ._tls_profiles import PROFILES as _TLS_PROFILE_TABLE
+from ._tls_profiles import TLS_VERSIONS as _TLS_VERSION_TABLE
 
+# The transcript levels, fewest lines first (echoscu -q is fatal, -v info, -d debug); _transcript ranks
+# and prefixes lines by this order.
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
-TLS_PROFILES = ("8996", "8996-mod", "bcp195-nd", "bcp195", "bcp195-ex", "basic", "aes", "null")
-TLS_VERSION_NAMES = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# DCMTK's profiles and the TLS versions, in the order of DCMTK's tables (_tls_profiles, which also names
+# the default profile).
+TLS_PROFILES = tuple(_TLS_PROFILE_TABLE)
+TLS_VERSION_NAMES = tuple(_TLS_VERSION_TABLE)
+# Presentation context IDs are the odd numbers of one byte: at most 128 contexts in one association.
+MAX_CONTEXTS = 128
 # The offline certificate actions: no network, `host` not needed (echoscu +ph, +cc, +vc, +rc).
 OFFLINE_ACTIONS = ("list_profiles", "list_ciphers", "verify_cert", "is_root_cert")
 # What each result holds: everything, or what people and the reports use (dicom_echo's compact_result()).
 RESULT_DETAILS = ("full", "compact")
 
 # name -> spec. "min"/"max" are ranges checked by build_request (Ansible's argspec has none);
-# "endpoint" marks options that an entry of `endpoints` may override.
+# "endpoint" marks options that an entry of `endpoints` may override. Which probes take an option:
+#   "echo_only"  the C-ECHO exchange's own options, dicom_echo's only: dicom_find sends one C-FIND instead
+#                (ECHO_ONLY_OPTIONS), and a probe that only negotiates the association (the transfer_syntaxes
+#                lookup) has no use for them either (it takes propose_ts and propose_pc as options of its
+#                own, for its mode=echoscu);
+#   "negotiation": False  further endpoint options such a negotiation-only probe has no use for
+#                (NEGOTIATION_KEYS): log_level, as the lookup returns no transcript.
 OPTIONS = {
     "host": {"type": "str", "aliases": ["peer"], "endpoint": True},
     "port": {"type": "int", "default": 104, "min": 1, "max": 65535, "endpoint": True},
     "ip_protocol": {"type": "str", "default": "ipv4", "choices": ["ipv4", "ipv6", "auto"], "endpoint": True},
     "calling_aet": {"type": "str", "default": "ECHOSCU", "aliases": ["aetitle"], "endpoint": True},
     "called_aet": {"type": "str", "default": "ANY-SCP", "aliases": ["call"], "endpoint": True},
-    "propose_ts": {"type": "int", "default": 1, "min": 1, "max": MAX_PROPOSE_TS, "endpoint": True},
-    "propose_pc": {"type": "int", "default": 1, "min": 1, "max": 128, "endpoint": True},
+    "propose_ts": {"type": "int", "default": 1, "min": 1, "max": MAX_PROPOSE_TS, "endpoint": True, "echo_only": True},
+    "propose_pc": {"type": "int", "default": 1, "min": 1, "max": MAX_CONTEXTS, "endpoint": True, "echo_only": True},
     "connection_timeout": {"type": "int", "aliases": ["timeout"], "min": 1, "endpoint": True},
     "socket_timeout": {"type": "int", "default": 60, "min": 0, "endpoint": True},
     "acse_timeout": {"type": "int", "default": 30, "min": 1, "endpoint": True},
     "dimse_timeout": {"type": "int", "min": 1, "endpoint": True},
     "max_pdu": {"type": "int", "default": 16384, "min": 4096, "max": 131072, "endpoint": True},
-    "repeat": {"type": "int", "default": 1, "min": 1, "endpoint": True},
-    "abort": {"type": "bool", "default": False, "endpoint": True},
+    "repeat": {"type": "int", "default": 1, "min": 1, "endpoint": True, "echo_only": True},
+    "abort": {"type": "bool", "default": False, "endpoint": True, "echo_only": True},
     "tls": {"type": "bool", "default": False, "endpoint": True},
     "private_key": {"type": "path", "endpoint": True},
     "certificate": {"type": "path", "endpoint": True},
@@ -54,7 +71,7 @@ OPTIONS = {
     "ca_dirs": {"type": "list", "elements": "path", "default": [], "aliases": ["add_cert_dir"], "endpoint": True},
     "crl_files": {"type": "list", "elements": "path", "default": [], "aliases": ["add_crl_file"], "endpoint": True},
     "crl_check": {"type": "str", "default": "none", "choices": ["none", "leaf", "chain"], "endpoint": True},
-    "tls_profile": {"type": "str", "default": "8996", "choices": list(TLS_PROFILES), "endpoint": True},
+    "tls_profile": {"type": "str", "default": DEFAULT_TLS_PROFILE, "choices": list(TLS_PROFILES), "endpoint": True},
     "ciphers": {"type": "list", "elements": "str", "default": [], "aliases": ["cipher"], "endpoint": True},
     "sni": {"type": "str", "aliases": ["request_sni"], "endpoint": True},
     "seed_file": {"type": "path", "aliases": ["seed"], "endpoint": True},
@@ -66,23 +83,26 @@ OPTIONS = {
     "list_ciphers": {"type": "bool", "default": False},
     "verify_cert": {"type": "path"},
     "is_root_cert": {"type": "path"},
-    "log_level": {"type": "str", "default": "warn", "choices": list(LOG_LEVELS), "endpoint": True},
+    "log_level": {"type": "str", "default": "warn", "choices": list(LOG_LEVELS), "endpoint": True, "negotiation": False},
     "log_config": {"type": "path"},
     "endpoints": {"type": "list", "elements": "dict"},
     "concurrency": {"type": "int", "default": 64, "min": 1, "max": 1024},
-    "facts": {"type": "bool", "default": True},
-    "result_detail": {"type": "str", "default": "full", "choices": list(RESULT_DETAILS)},
+    "facts": {"type": "bool", "default": True, "echo_only": True},
+    "result_detail": {"type": "str", "default": "full", "choices": list(RESULT_DETAILS), "echo_only": True},
 }
 
 # dicom_find (one C-FIND instead of the C-ECHOs): these replace the echo-only options.
 FIND_OPTIONS = {
     "query_model": {"type": "str", "default": "study", "choices": ["study", "worklist"], "endpoint": True},
 }
-ECHO_ONLY_OPTIONS = ("propose_ts", "propose_pc", "repeat", "abort", "facts", "result_detail")
+ECHO_ONLY_OPTIONS = frozenset(name for name, spec in OPTIONS.items() if spec.get("echo_only"))
 
 TLS_OPTION_NAMES = ("tls",) + TLS_CONFIG_OPTIONS + ("sni",)
 ENDPOINT_KEYS = frozenset(["name"] + [name for name, spec in OPTIONS.items() if spec.get("endpoint")])
-FIND_ENDPOINT_KEYS = (ENDPOINT_KEYS - frozenset(ECHO_ONLY_OPTIONS)) | frozenset(FIND_OPTIONS)
+FIND_ENDPOINT_KEYS = (ENDPOINT_KEYS - ECHO_ONLY_OPTIONS) | frozenset(FIND_OPTIONS)
+# The endpoint keys a probe that only negotiates an association takes (the transfer_syntaxes lookup's terms).
+NEGOTIATION_KEYS = frozenset(name for name in ENDPOINT_KEYS
+                             if name == "name" or not OPTIONS[name].get("echo_only") and OPTIONS[name].get("negotiation", True))
 _ALIASES = {alias: name for name, spec in OPTIONS.items() for alias in spec.get("aliases", ())}
 # the options whose values are secret (no_log), under their names and aliases
 SECRET_KEYS = frozenset(key for key in list(OPTIONS) + list(_ALIASES) if OPTIONS[_ALIASES.get(key, key)].get("no_log"))
@@ -151,8 +171,16 @@ class EchoRequest:
             setattr(self, key, value)
 
     def endpoint_label(self):
-        host = "[%s]" % self.host if ":" in self.host else self.host
-        return "%s@%s:%s" % (self.called_aet, host, self.port)
+        return endpoint_label(self.called_aet, self.host, self.port)
+
+
+def endpoint_label(called_aet, host, port):
+    """``AET@host:port``, the name of an endpoint that has none (an IPv6 literal in brackets): the engine's
+    messages, the lookup's and the reports' labels all come from here."""
+    host = str(host)
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host
+    return "%s@%s:%s" % (called_aet, host, port)
 
 
 def validate_ae_title(option, value):
@@ -374,8 +402,8 @@ def build_request(values, prefix="", contexts=None, echo=True, tls_cache=None, q
         echo = False
     if contexts is None:
         contexts = echoscu_contexts(checked["propose_ts"], checked["propose_pc"])
-    elif not 1 <= len(contexts) <= 128:
-        raise RequestError("%sbetween 1 and 128 presentation contexts fit in one association, got %d" % (prefix, len(contexts)))
+    elif not 1 <= len(contexts) <= MAX_CONTEXTS:
+        raise RequestError("%sbetween 1 and %d presentation contexts fit in one association, got %d" % (prefix, MAX_CONTEXTS, len(contexts)))
     del checked["propose_ts"], checked["propose_pc"]
     tls = _tls_settings(checked, prefix, tls_cache)
     request = EchoRequest(contexts=contexts, echo=echo, tls=tls, query=query, **checked)
@@ -392,7 +420,7 @@ def build_requests(params, find=False):
     """
     endpoints = params.get("endpoints")
     allowed = FIND_ENDPOINT_KEYS if find else ENDPOINT_KEYS
-    _coerce("concurrency", OPTIONS["concurrency"], params.get("concurrency", OPTIONS["concurrency"]["default"]))
+    check_value("concurrency", params.get("concurrency", OPTIONS["concurrency"]["default"]))
     base = {_ALIASES.get(key, key): value for key, value in params.items() if _ALIASES.get(key, key) in allowed}
 
     def build(values, prefix="", tls_cache=None):

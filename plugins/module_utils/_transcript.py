@@ -10,10 +10,13 @@ docs/dev/echoscu-behaviour.md (2, 3) so a transcript reads like `echoscu -v`/`-d
 
 from __future__ import annotations
 
+from ._request import LOG_LEVELS, OPTIONS
 from ._syntaxes import dump_name
 
-_LEVELS = {"fatal": 0, "error": 1, "warn": 2, "info": 3, "debug": 4, "trace": 5}
-_PREFIX = {"fatal": "F: ", "error": "E: ", "warn": "W: ", "info": "I: ", "debug": "D: ", "trace": "T: "}
+# A level's rank is its place in LOG_LEVELS (fatal 0 ... trace 5); echoscu prefixes each line with its
+# level's initial (F: E: W: I: D: T:).
+_LEVELS = {level: rank for rank, level in enumerate(LOG_LEVELS)}
+_PREFIX = {level: level[0].upper() + ": " for level in LOG_LEVELS}
 
 REJECT_RESULTS = {1: "Rejected Permanent", 2: "Rejected Transient"}
 REJECT_SOURCES = {1: "Service User", 2: "Service Provider (ACSE Related)", 3: "Service Provider (Presentation Related)"}
@@ -52,7 +55,7 @@ class Transcript:
 
     __slots__ = ("threshold", "lines", "sink")
 
-    def __init__(self, level="warn", sink=None):
+    def __init__(self, level=OPTIONS["log_level"]["default"], sink=None):
         self.threshold = _LEVELS[level]
         self.lines = []
         self.sink = sink  # optional callable(level, text): forwards to Python logging (log_config)

@@ -606,7 +606,16 @@ import gc
 from ansible.module_utils.basic import missing_required_lib
 
 from ..module_utils._probe_module import ProbeModule
-from ..module_utils._request import OFFLINE_ACTIONS, MissingLibraryError, RequestError, build_requests, module_argument_spec, secret_values
+from ..module_utils._request import (
+    LOG_LEVELS,
+    OFFLINE_ACTIONS,
+    OPTIONS,
+    MissingLibraryError,
+    RequestError,
+    build_requests,
+    module_argument_spec,
+    secret_values,
+)
 
 FACT_KEYS = ("success", "outcome", "endpoint", "accepted_transfer_syntaxes", "rtt_ms", "tls", "checked_at")
 
@@ -621,7 +630,8 @@ COMPACT_ASSOCIATION = ("established", "rejection", "abort", "peer_max_pdu", "pee
 COMPACT_TLS = ("version", "cipher")
 COMPACT_CERTIFICATE = ("subject", "issuer", "serial", "not_before", "not_after", "days_remaining", "sha256_fingerprint",
                        "key_type", "key_bits")
-LOG_ASKED = ("info", "debug", "trace")  # log_level above the default: the transcript was asked for
+# log_level above the default (info, debug, trace): the transcript was asked for
+LOG_ASKED = LOG_LEVELS[LOG_LEVELS.index(OPTIONS["log_level"]["default"]) + 1:]
 # How many failed endpoints a batch's msg names (in input order); summary and results have them all.
 MSG_FAILED_NAMED = 5
 

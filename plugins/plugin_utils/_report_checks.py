@@ -21,7 +21,13 @@ severity, a one-line explanation and a remedy (FINDINGS).
 from __future__ import annotations
 
 from ansible_collections.dicom.network.plugins.module_utils._find import MODELS, random_title
-from ansible_collections.dicom.network.plugins.module_utils._request import SECRET_KEYS
+from ansible_collections.dicom.network.plugins.module_utils._request import (
+    ECHO_ONLY_OPTIONS,
+    FIND_OPTIONS,
+    OPTIONS,
+    SECRET_KEYS,
+    TLS_VERSION_NAMES,
+)
 from ansible_collections.dicom.network.plugins.plugin_utils._reports import CHECK_KEYS, ReportError, _check, _finish_row
 
 CHECKS = ("called_aet_enforced", "calling_aet_enforced", "default_aet", "query", "tls_versions", "implementation")
@@ -30,9 +36,8 @@ PROBE_MODULES = {"called_aet_enforced": "dicom_echo", "calling_aet_enforced": "d
                  "tls_versions": "dicom_echo", "query": "dicom_find"}
 # Well-known default AE titles of archives and tools (DCMTK, Orthanc, dcm4chee, Conquest, OsiriX/Horos ...).
 DEFAULT_AETS = ("ANY-SCP", "ORTHANC", "STORESCP", "DCM4CHEE", "CONQUESTSRV1", "OSIRIX", "PACS", "DICOM")
-TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-# Probe options that do not belong in a check's probe (only the association itself matters there).
-_ECHO_ONLY = ("propose_ts", "propose_pc", "repeat", "abort")
+# The TLS versions the tls_versions check tries: every value of the tls_version option.
+TLS_VERSIONS = TLS_VERSION_NAMES
 # id: (check, severity, what it means, what to do). The message of a finding says what was seen on the
 # endpoint; this text is the general explanation and remedy every report format carries.
 FINDINGS = {
@@ -119,7 +124,7 @@ def _probe_base(entry):
     """The endpoint's options every probe of it starts from. Never its secrets: the plan is stored as a fact and its jobs
     are loop items, which Ansible prints at -v; with_secrets() puts them back where a module is called."""
     return {key: value for key, value in entry.items()
-            if key not in CHECK_KEYS and key not in _ECHO_ONLY and key != "name" and key not in SECRET_KEYS}
+            if key not in CHECK_KEYS and key not in ECHO_ONLY_OPTIONS and key != "name" and key not in SECRET_KEYS}
 
 
 def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_available=TLS_VERSIONS, skip=()):
@@ -166,10 +171,10 @@ def plan(endpoints, default_checks=None, default_aets=DEFAULT_AETS, tls_availabl
             if "default_aet" in checks:
                 add("default_aet", entry, "control", dict(base, called_aet=random_title()))
                 for title in default_aets:
-                    if title != base.get("called_aet", "ANY-SCP"):  # its own title is the echo's
+                    if title != base.get("called_aet", OPTIONS["called_aet"]["default"]):  # its own title is the echo's
                         add("default_aet", entry, title, dict(base, called_aet=title))
             if "query" in checks:
-                model = entry.get("query_model") or "study"
+                model = entry.get("query_model") or FIND_OPTIONS["query_model"]["default"]
                 add("query", entry, model, dict(base, query_model=model))
             if "tls_versions" in checks and base.get("tls"):
                 for version in TLS_VERSIONS:

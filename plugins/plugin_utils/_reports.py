@@ -25,7 +25,7 @@ import math
 import statistics
 
 from ansible_collections.dicom.network.plugins.module_utils._negotiation import resolve_uid, uid_label
-from ansible_collections.dicom.network.plugins.module_utils._request import RequestError
+from ansible_collections.dicom.network.plugins.module_utils._request import OPTIONS, RequestError, endpoint_label
 
 SCHEMA = "dicom.network/connectivity-report"
 SCHEMA_VERSION = 2
@@ -78,10 +78,8 @@ def _syntax_entries(uids):
 
 
 def _label(endpoint):
-    host = endpoint.get("host") or "?"
-    if ":" in host and not host.startswith("["):
-        host = "[%s]" % host
-    return "%s@%s:%s" % (endpoint.get("called_aet") or "ANY-SCP", host, endpoint.get("port") or 104)
+    return endpoint_label(endpoint.get("called_aet") or OPTIONS["called_aet"]["default"], endpoint.get("host") or "?",
+                          endpoint.get("port") or OPTIONS["port"]["default"])
 
 
 def endpoint_name(entry):

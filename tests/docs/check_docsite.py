@@ -12,7 +12,9 @@ Makefile). Checked, each against its source of truth:
 * troubleshooting.rst has a section for every outcome the module documents, and explains the outcomes only
   the reports give (_reports.REPORT_OUTCOMES), which docs/reports.md lists too;
 * audit.rst names every variable of the dicom_audit role's argument spec and a dicom_<option> host
-  variable for every endpoint option.
+  variable for every endpoint option;
+* a default of a module option a guide states (``tls_profile: '8996'`` (default), ``acse_timeout``
+  (default 30)) is _request.OPTIONS' default.
 
 Prints what is missing and exits 1, or prints one line and exits 0.
 """
@@ -48,6 +50,17 @@ def table_rows(text, header):
         if table_rows_ and table_rows_[0][0].strip() == header:
             rows.extend(table_rows_[1:])
     return rows
+
+
+def stated_defaults(text, options):
+    """What an RST text says the default of a module option is, where that is not OPTIONS' default."""
+    problems = []
+    stated = [(name, yaml.safe_load(value)) for name, value in re.findall(r"``(\w+): ([^`]+)``\s+\(default\)", text)]
+    stated += [(name, yaml.safe_load(value)) for name, value in re.findall(r"``(\w+)``\s+\(default:? (?:``)?([\w.-]+)", text)]
+    for name, value in stated:
+        if name in options and value != options[name].get("default"):
+            problems.append("says the default of %s is %r, the module's is %r" % (name, value, options[name].get("default")))
+    return problems
 
 
 def main(root):
@@ -110,6 +123,11 @@ def main(root):
     for option in sorted(request.ENDPOINT_KEYS - {"name"}):
         if "dicom_" + option not in audit_words:
             problems.append("audit.rst: host variable dicom_%s is not described" % option)
+
+    # Module defaults the guides state: ``option: value`` (default) and ``option`` (default value ...).
+    for name in sorted(os.listdir(rst_dir)):
+        if name.endswith(".rst"):
+            problems.extend("%s: %s" % (name, text) for text in stated_defaults(read("docs", "docsite", "rst", name), request.OPTIONS))
 
     for name in sorted(os.listdir(rst_dir)):
         if name.endswith(".rst") and not read("docs", "docsite", "rst", name).startswith(

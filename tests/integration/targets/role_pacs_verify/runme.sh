@@ -48,7 +48,8 @@ cat >"$WORK/vars.json" <<JSON
     {"name": "accepts-wrong-aet", "host": "127.0.0.1", "port": $(peer_port storescp), "called_aet": "NOT-STORESCP",
      "expect_rejected": true},
     {"name": "tls", "host": "localhost", "port": $TLS_PORT, "called_aet": "STORESCP", "tls": true, "ca_files": ["$CA"],
-     "min_cert_days": 30, "expect_transfer_syntaxes": ["ExplicitVRLittleEndian"]},
+     "min_cert_days": 30, "expect_transfer_syntaxes": ["ExplicitVRLittleEndian"],
+     "seed_file": "$WORK/seed", "write_seed_file": "$WORK/seed.out"},
     {"name": "tls-expires-too-soon", "host": "localhost", "port": $TLS_PORT, "called_aet": "STORESCP", "tls": true,
      "ca_files": ["$CA"], "min_cert_days": 5000}
   ]
@@ -65,6 +66,8 @@ cat "$WORK/run1.log"
 grep -q "5 check(s) failed: storescp-xi-explicit transfer_syntaxes, closed reachable, slow max_rtt_ms, accepts-wrong-aet rejected, tls-expires-too-soon min_cert_days" \
     "$WORK/run1.log" || { echo "the final failure does not name the failed checks"; exit 1; }
 grep -q "Send C-ECHO to the pending endpoints, attempt 3" "$WORK/run1.log" || { echo "no third attempt"; exit 1; }
+# every endpoint option of dicom_echo passes the role's argument spec (write_seed_file was refused once)
+[ "$(wc -c <"$WORK/seed.out")" -eq 1024 ] || { echo "write_seed_file of an endpoint was not honoured"; exit 1; }
 if grep -q "attempt 4" "$WORK/run1.log"; then echo "more attempts than pacs_verify_retries allows"; exit 1; fi
 cat >"$WORK/expect1.json" <<'JSON'
 {"formats": ["json", "junit", "csv", "markdown", "html"], "browser": true,

@@ -154,3 +154,9 @@ def test_a_fresh_python_without_pydicom():
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["name"] == "JPEG Baseline (Process 1)" and out["uid"] == "1.2.840.10008.1.2.4.50" and not out["pydicom"]
     assert "resolving SOP class names and keywords" in out["error"] and "UIDs work without pydicom" in out["error"]
+
+
+def test_a_name_resolves_the_same_every_time():
+    """A name matched case-insensitively once must still match the second time (the index is not consumed)."""
+    assert [ts_uid("explicit vr little endian") for _ in range(3)] == ["1.2.840.10008.1.2.1"] * 3
+    assert _reports.transfer_syntax_uid("explicit vr little endian") == "1.2.840.10008.1.2.1"

@@ -256,6 +256,10 @@ def test_unknown_keyword_fails_before_any_traffic(monkeypatch, closed_port):
         query("127.0.0.1:%d" % closed_port, "h:0")
     with pytest.raises(AnsibleLookupError, match=r"term 1 \(X@h:104\): called_aet 'X\\\\Y'|called_aet .* contains a backslash"):
         query({"host": "h", "called_aet": "X\\Y"})
+    with pytest.raises(AnsibleLookupError, match=r"term 1 \(ARCHIVE@\[fd00::5\]:0\): port must be"):
+        query({"host": "[fd00::5]", "port": 0, "called_aet": "ARCHIVE"})
+    with pytest.raises(AnsibleLookupError, match=r"concurrency must be 1\.\.1024, got 0"):
+        query("h", concurrency=0)
     with pytest.raises(AnsibleLookupError, match="propose_ts and propose_pc shape mode=echoscu"):
         query("h", propose_ts=3)
     with pytest.raises(AnsibleLookupError, match="needs at least one peer"):
@@ -272,23 +276,22 @@ def test_sop_class_keywords_without_pydicom_say_so_before_any_traffic(monkeypatc
     monkeypatch.setattr(_engine, "probe_async", no_network)
     monkeypatch.setitem(sys.modules, "pydicom", None)
     monkeypatch.setitem(sys.modules, "pydicom.uid", None)
+    # monkeypatch restores both afterwards: the index and the reason it was built without pydicom belong together.
     monkeypatch.setattr(_negotiation, "_INDEX", None)
-    try:
-        with pytest.raises(AnsibleLookupError) as info:
-            query("127.0.0.1:%d" % closed_port, abstract_syntax="CTImageStorage")
-        assert "abstract_syntax: 'CTImageStorage' is not a name known without pydicom: resolving SOP class names and keywords needs " \
-               "pydicom on the controller, and this Python (%s) cannot import it" % sys.executable in str(info.value)
-        assert "UIDs work without pydicom" in str(info.value) and "neither a UID nor" not in str(info.value)
-        with pytest.raises(AnsibleLookupError, match=r"term 1 \(ANY-SCP@h:104\): abstract_syntax: 'MRImageStorage' is not a name known without"):
-            query({"host": "h", "abstract_syntax": "MRImageStorage"})
-        # what needs no pydicom still gets as far as the network: the default Verification, transfer syntax keywords, UIDs
-        assert not reached
-        for options in ({}, {"abstract_syntax": CT, "transfer_syntaxes": ["JPEG2000Lossless", "Explicit VR Little Endian"]}):
-            with pytest.raises((AssertionError, AnsibleLookupError)):
-                query("127.0.0.1:%d" % closed_port, **options)
-        assert reached == [True, True]
-    finally:
-        _negotiation._INDEX = None  # pylint: disable=protected-access  # built again with pydicom by the next test
+    monkeypatch.setattr(_negotiation, "_PYDICOM_ERROR", None)
+    with pytest.raises(AnsibleLookupError) as info:
+        query("127.0.0.1:%d" % closed_port, abstract_syntax="CTImageStorage")
+    assert "abstract_syntax: 'CTImageStorage' is not a name known without pydicom: resolving SOP class names and keywords needs " \
+           "pydicom on the controller, and this Python (%s) cannot import it" % sys.executable in str(info.value)
+    assert "UIDs work without pydicom" in str(info.value) and "neither a UID nor" not in str(info.value)
+    with pytest.raises(AnsibleLookupError, match=r"term 1 \(ANY-SCP@h:104\): abstract_syntax: 'MRImageStorage' is not a name known without"):
+        query({"host": "h", "abstract_syntax": "MRImageStorage"})
+    # what needs no pydicom still gets as far as the network: the default Verification, transfer syntax keywords, UIDs
+    assert not reached
+    for options in ({}, {"abstract_syntax": CT, "transfer_syntaxes": ["JPEG2000Lossless", "Explicit VR Little Endian"]}):
+        with pytest.raises((AssertionError, AnsibleLookupError)):
+            query("127.0.0.1:%d" % closed_port, **options)
+    assert reached == [True, True]
 
 
 def test_tls_without_cryptography_names_the_library_before_any_traffic(monkeypatch, closed_port):

@@ -261,3 +261,24 @@ def test_check_value_uses_the_option_spec():
         check_value("port", 0, "dicom_plain_port")
     with pytest.raises(RequestError, match="query_model must be one of study, worklist, got 'patient'"):
         check_value("query_model", "patient")
+
+
+def test_option_properties_are_derived_from_the_table():
+    from ansible_collections.dicom.network.plugins.module_utils import _request  # pylint: disable=import-outside-toplevel
+
+    assert _request.ECHO_ONLY_OPTIONS == {"propose_ts", "propose_pc", "repeat", "abort", "facts", "result_detail"}
+    assert _request.ENDPOINT_KEYS - _request.NEGOTIATION_KEYS == {"propose_ts", "propose_pc", "repeat", "abort", "log_level"}
+    assert _request.LOG_LEVELS == tuple(OPTIONS["log_level"]["choices"])
+    assert OPTIONS["propose_pc"]["max"] == _request.MAX_CONTEXTS == 128
+
+
+@pytest.mark.parametrize("host, label", [
+    ("pacs1", "ARCHIVE@pacs1:104"),
+    ("fd00::5", "ARCHIVE@[fd00::5]:104"),
+    ("[fd00::5]", "ARCHIVE@[fd00::5]:104"),
+])
+def test_endpoint_label_brackets_ipv6_literals_once(host, label):
+    from ansible_collections.dicom.network.plugins.module_utils._request import endpoint_label  # pylint: disable=import-outside-toplevel
+
+    assert endpoint_label("ARCHIVE", host, 104) == label
+    assert one(host=host, called_aet="ARCHIVE").name == label

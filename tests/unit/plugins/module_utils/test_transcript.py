@@ -54,3 +54,11 @@ def test_a_sink_gets_every_level_while_lines_keep_the_threshold():
     log.add("error", "bad")
     assert log.lines == ["E: bad"]
     assert seen == [("debug", "dump line 1"), ("debug", "dump line 2"), ("error", "bad")]
+
+
+@pytest.mark.parametrize("level, prefix", [("fatal", "F: "), ("error", "E: "), ("warn", "W: "), ("info", "I: "), ("debug", "D: "), ("trace", "T: ")])
+def test_every_level_has_echoscus_prefix(level, prefix):
+    log = Transcript("trace")
+    log.add(level, "line")
+    assert log.lines == [prefix + "line"]
+    assert Transcript().enabled("warn") and not Transcript().enabled("info"), "the default level is log_level's"

@@ -251,3 +251,7 @@ def test_entry_passwords_are_masked_when_an_entry_is_refused(capsys, monkeypatch
     assert result["msg"].startswith("endpoints[3].private_key_password must be a string, got a list"), result["msg"]
     assert "listed-secret" not in json.dumps(result) + syslog.text()
     _assert_masked(result, syslog)
+
+
+def test_the_transcript_is_asked_for_above_the_default_level():
+    assert dicom_echo.LOG_ASKED == ("info", "debug", "trace")
