@@ -158,5 +158,5 @@ def test_a_fresh_python_without_pydicom():
 
 def test_a_name_resolves_the_same_every_time():
     """A name matched case-insensitively once must still match the second time (the index is not consumed)."""
-    assert [ts_uid("explicit vr little endian") for _ in range(3)] == ["1.2.840.10008.1.2.1"] * 3
+    assert [ts_uid("explicit vr little endian") for _attempt in range(3)] == ["1.2.840.10008.1.2.1"] * 3
     assert _reports.transfer_syntax_uid("explicit vr little endian") == "1.2.840.10008.1.2.1"
