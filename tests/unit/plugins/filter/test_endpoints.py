@@ -178,3 +178,22 @@ def test_the_check_plan_and_the_probes_never_see_the_inventory_keys():
     plan = endpoints.check_plan(audit["batches"], ["called_aet_enforced"])
     assert all("unknown_variables" not in probe for job in plan["jobs"] for probe in job["endpoints"])
     assert "unknown_variables" not in endpoints.echo_endpoints(audit["batches"]["localhost"])[0]
+
+
+def test_audit_endpoints_names_the_hosts_with_secrets_and_the_others_need_no_second_read():
+    """The role reads host variables again only for secret_hosts: for the others, echo_endpoints() of the described batch
+    must give dicom_echo exactly what inventory_endpoints() reads (roles/dicom_audit/vars/main.yml)."""
+    hostvars = {
+        "plain": {"ansible_host": "10.0.0.1", "dicom_called_aet": "STORESCP", "dicom_port": 11112, "dicom_checks": ["query"],
+                  "dicom_repeat": 3, "dicom_calledaet": "typo"},
+        "tls": {"ansible_host": "10.0.0.2", "dicom_tls": True, "dicom_private_key_password": "s3cret"},
+        "proto": {"ansible_host": "10.0.0.3", "dicom_ip_protocol": "ip4", "dicom_private_key_password": "s3cret"},
+    }
+    defaults = {"calling_aet": "AUDIT", "connection_timeout": 5, "repeat": 5}
+    audit = endpoints.audit_endpoints(hostvars, list(hostvars), defaults)
+    assert audit["secret_hosts"] == ["tls", "proto"]
+    assert "s3cret" not in repr(audit)
+    described = endpoints.echo_endpoints([entry for entry in audit["batches"]["localhost"] if entry["name"] == "plain"])
+    read_again = endpoints.inventory_endpoints(hostvars, ["plain"], defaults)["localhost"]
+    assert described == read_again == [{"calling_aet": "AUDIT", "connection_timeout": 5, "repeat": 3, "called_aet": "STORESCP",
+                                        "port": 11112, "host": "10.0.0.1", "name": "plain"}]
