@@ -107,7 +107,7 @@ options:
     description:
       - How much each result holds. V(full) returns every key listed under the return values. V(compact) keeps what
         people, the roles and their reports use, for each endpoint C(name), RV(success), RV(msg), RV(outcome), RV(reason),
-        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every round-trip sample), RV(timing_ms), RV(timing_source),
+        RV(echoscu_exit_code), RV(endpoint), RV(rtt_ms), RV(echoes) (every sample, with C(status) and C(rtt_ms) only), RV(timing_ms), RV(timing_source),
         RV(accepted_transfer_syntaxes), RV(checked_at), RV(association) with only C(established), C(rejection), C(abort),
         C(peer_max_pdu), C(peer_implementation_class_uid) and C(peer_implementation_version_name), and RV(tls) with only
         C(version), C(cipher) and the RV(tls.peer_certificate) keys C(subject), C(issuer), C(serial), C(not_before), C(not_after),
@@ -643,6 +643,8 @@ def _facts(result):
 def compact_result(result, log_level):
     """One probe's result as result_detail: compact returns it (a new dict; ``result`` is not changed)."""
     out = {key: result[key] for key in COMPACT_KEYS if key in result}
+    # Every sample stays (the latency rule reads them); message_id is its position + 1 and status_text its status's name.
+    out["echoes"] = [{"status": echo["status"], "rtt_ms": echo["rtt_ms"]} for echo in result.get("echoes", ())]
     association = result.get("association") or {}
     out["association"] = {key: association.get(key) for key in COMPACT_ASSOCIATION}
     tls = result.get("tls")

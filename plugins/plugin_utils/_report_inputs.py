@@ -165,8 +165,10 @@ def audit_endpoints(hostvars, hosts, defaults=None, probe_default="localhost", p
     (the close known name, or null), note}]. The values are checked by _request.check_endpoint() (what dicom_echo checks
     before it probes, without reading the TLS files: those are on the probe host), so no endpoint can make the probe
     batch fail as a whole. The secrets (SECRET_KEYS) are read for the check and left out of what is returned (it is
-    stored as a fact); ``secret_hosts`` names the hosts that have any, whose variables inventory_endpoints() reads again
-    for dicom_echo (the others' batch entries are complete: echo_endpoints() makes them dicom_echo's endpoints).
+    stored as a fact); ``secret_hosts`` ({probe host: [inventory names]}) names the hosts that have any, by probe host: only
+    their batches need inventory_endpoints() to read the host variables again for dicom_echo (the entries of the other
+    batches are complete: echo_endpoints() makes them dicom_echo's endpoints). ``host_checks`` lists the checks that
+    valid endpoints ask for in their own ``dicom_checks`` (each once), so the role knows without walking the batches.
 
     ``defaults`` (options for endpoints that do not set them) are checked first: a bad default is the caller's error
     (ReportError), not an endpoint's.
@@ -182,7 +184,7 @@ def audit_endpoints(hostvars, hosts, defaults=None, probe_default="localhost", p
     options = sorted(ENDPOINT_KEYS - {"name", "host"})
     wanted = {prefix + name: name for name in options + list(CHECK_VARIABLES)}
     known = set(wanted) | {prefix + name for name in AUDIT_VARIABLES}
-    batches, invalid, secret_hosts = {}, [], []
+    batches, invalid, secret_hosts, host_checks = {}, [], {}, []
     for host in hosts or []:
         hv = hostvars[host]
         endpoint = dict(defaults)
@@ -218,13 +220,16 @@ def audit_endpoints(hostvars, hosts, defaults=None, probe_default="localhost", p
         except (RequestError, ReportError) as exc:
             problem = str(exc)
         public = {key: value for key, value in endpoint.items() if key not in SECRET_KEYS}
-        if len(public) < len(endpoint):
-            secret_hosts.append(host)
+        if len(public) < len(endpoint) and isinstance(probe, str):
+            secret_hosts.setdefault(probe, []).append(host)
         if unknown:
             public["unknown_variables"] = unknown
         if problem is None:
             batches.setdefault(probe, []).append(public)
+            for name in public.get("checks") or ():
+                if name not in host_checks:
+                    host_checks.append(name)
         else:
             public.update(probe_from=probe if isinstance(probe, str) else None, invalid=problem)
             invalid.append(public)
-    return {"batches": batches, "invalid": invalid, "secret_hosts": secret_hosts}
+    return {"batches": batches, "invalid": invalid, "secret_hosts": secret_hosts, "host_checks": host_checks}

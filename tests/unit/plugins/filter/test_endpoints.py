@@ -191,7 +191,8 @@ def test_audit_endpoints_names_the_hosts_with_secrets_and_the_others_need_no_sec
     }
     defaults = {"calling_aet": "AUDIT", "connection_timeout": 5, "repeat": 5}
     audit = endpoints.audit_endpoints(hostvars, list(hostvars), defaults)
-    assert audit["secret_hosts"] == ["tls", "proto"]
+    assert audit["secret_hosts"] == {"localhost": ["tls", "proto"]}
+    assert audit["host_checks"] == ["query"]
     assert "s3cret" not in repr(audit)
     described = endpoints.echo_endpoints([entry for entry in audit["batches"]["localhost"] if entry["name"] == "plain"])
     read_again = endpoints.inventory_endpoints(hostvars, ["plain"], defaults)["localhost"]

@@ -110,7 +110,9 @@ def test_compact_batch_keeps_what_the_reports_use(capsys):
         assert small["checked_at"].endswith("Z") and small["tls"] is None
         assert len(small["echoes"]) == len(big["echoes"]), "%s: compact must keep every round-trip sample" % name
     ok, rejected = compact["results"][0], compact["results"][1]
-    assert [echo["message_id"] for echo in ok["echoes"]] == [1, 2, 3] and all(echo["rtt_ms"] > 0 for echo in ok["echoes"])
+    # each sample as status and round trip: message_id is its position + 1, status_text its status's name
+    assert [set(echo) for echo in ok["echoes"]] == [{"status", "rtt_ms"}] * 3
+    assert [echo["status"] for echo in ok["echoes"]] == [0, 0, 0] and all(echo["rtt_ms"] > 0 for echo in ok["echoes"])
     assert ok["rtt_ms"]["min"] == min(echo["rtt_ms"] for echo in ok["echoes"])
     assert ok["association"]["peer_implementation_class_uid"], "the peer's implementation class UID is kept"
     assert rejected["association"]["rejection"]["result"] == 1, "pacs_verify's retry decision reads the rejection result"
@@ -122,8 +124,9 @@ def test_compact_result_is_a_projection_of_the_full_one(capsys):
     for big in full["results"]:
         small = dicom_echo.compact_result(big, "warn")
         assert "log" not in small and "presentation_contexts" not in small
-        for key in COMPACT_KEYS - {"association", "tls"}:
+        for key in COMPACT_KEYS - {"association", "tls", "echoes"}:
             assert small[key] == big[key], "%s: %s is not the full result's" % (big["name"], key)
+        assert small["echoes"] == [{"status": echo["status"], "rtt_ms": echo["rtt_ms"]} for echo in big["echoes"]]
         assert small["association"] == {key: big["association"][key] for key in REPORT_ASSOCIATION_KEYS}
         assert dicom_echo.compact_result(big, "debug")["log"] == big["log"] and big["log"], "log_level debug asked for the transcript"
     assert "presentation_contexts" in full["results"][0], "compact_result must not change the full result"
