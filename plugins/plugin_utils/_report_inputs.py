@@ -105,21 +105,40 @@ def inventory_endpoints(hostvars, hosts, option_names, defaults=None, prefix="di
     ``checks``, ``query_model``, ``plain_port`` for the check plan). The endpoint ``name`` is the inventory name.
     """
     wanted = {prefix + option: option for option in tuple(option_names) + tuple(extra_names) if option not in ("host", "name")}
+    defaults = _canonical(defaults)
     groups = {}
     for host in hosts or []:
-        hv = hostvars[host]
-        endpoint = _canonical(defaults)
-        # Only the variables that are there are read (and templated): a lookup of each possible
-        # option name costs more than one pass over the host's variable names.
-        for key in [key for key in hv if key in wanted]:
+        endpoint, probe, _source, _others = _host_endpoint(hostvars[host], host, wanted, defaults, prefix, probe_default)
+        groups.setdefault(probe, []).append(endpoint)
+    return groups
+
+
+def _host_endpoint(hv, host, wanted, defaults, prefix, probe_default):
+    """One inventory host's endpoint from its variables ``hv``: (endpoint, probe host, where ``host`` came from, the
+    other ``prefix``* variable names). ``wanted`` maps ``dicom_<option>`` to the option; ``defaults`` are by option name.
+
+    ``dicom_host`` defaults to ``ansible_host`` and then to the inventory name; ``dicom_probe_from`` to ``probe_default``;
+    the endpoint ``name`` is the inventory name.
+    """
+    endpoint = dict(defaults)
+    others = []
+    # Only the variables that are there are read (and templated): a lookup of each possible option name costs more
+    # than one pass over the host's variable names; the others are not templated at all.
+    for key in [key for key in hv if key.lower().startswith(prefix)]:
+        if key in wanted:
             value = hv[key]
             if value is not None:
                 endpoint[wanted[key]] = value
-        endpoint["host"] = hv.get(prefix + "host") or hv.get("ansible_host") or host
-        endpoint["name"] = host
-        probe = hv.get(prefix + "probe_from") or probe_default
-        groups.setdefault(probe, []).append(endpoint)
-    return groups
+        else:
+            others.append(key)
+    for source in (prefix + "host", "ansible_host"):
+        if hv.get(source):
+            endpoint["host"] = hv[source]
+            break
+    else:
+        endpoint["host"], source = host, "the inventory name"
+    endpoint["name"] = host
+    return endpoint, hv.get(prefix + "probe_from") or probe_default, source, others
 
 
 # Host variables dicom_<name> the dicom_audit role reads besides the endpoint options: the peer, the probe host,
@@ -186,26 +205,9 @@ def audit_endpoints(hostvars, hosts, defaults=None, probe_default="localhost", p
     known = set(wanted) | {prefix + name for name in AUDIT_VARIABLES}
     batches, invalid, secret_hosts, host_checks = {}, [], {}, []
     for host in hosts or []:
-        hv = hostvars[host]
-        endpoint = dict(defaults)
-        unknown = []
-        # Only the variables that are there are read (and templated), as in inventory_endpoints(); an unknown one is
-        # not templated at all.
-        for key in [key for key in hv if key.lower().startswith(prefix)]:
-            if key in wanted:
-                value = hv[key]
-                if value is not None:
-                    endpoint[wanted[key]] = value
-            elif key not in known and not key[len(prefix):].startswith(_NOT_SETTINGS_PREFIX) and key[len(prefix):] not in _NOT_SETTINGS:
-                unknown.append(_unknown_variable(key, prefix, known))
-        for source in (prefix + "host", "ansible_host"):
-            if hv.get(source):
-                endpoint["host"], host_label = hv[source], source
-                break
-        else:
-            endpoint["host"], host_label = host, "the inventory name"
-        endpoint["name"] = host
-        probe = hv.get(prefix + "probe_from") or probe_default
+        endpoint, probe, host_label, others = _host_endpoint(hostvars[host], host, wanted, defaults, prefix, probe_default)
+        unknown = [_unknown_variable(key, prefix, known) for key in others
+                   if key not in known and not key[len(prefix):].startswith(_NOT_SETTINGS_PREFIX) and key[len(prefix):] not in _NOT_SETTINGS]
         problem = None
         try:
             if not isinstance(probe, str):

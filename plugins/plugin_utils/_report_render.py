@@ -284,8 +284,7 @@ def render_table(report, max_rows=None):
     for line in table:
         lines.append("  ".join(str(cell).ljust(widths[col]) if col < 5 else str(cell) for col, cell in enumerate(line)).rstrip())
     if len(shown) < len(rows):
-        hidden = len(rows) - len(shown)
-        lines.append("... %d more endpoint%s (%d shown: the problems first); see the reports" % (hidden, "" if hidden == 1 else "s", len(shown)))
+        lines.append("... %s (%d shown: the problems first); see the reports" % (counted(len(rows) - len(shown), "more endpoint"), len(shown)))
     removed = report.get("removed_endpoints") or []
     if removed:
         names = ", ".join("%s (was %s)" % (entry["name"], entry.get("outcome")) for entry in removed[:20])
